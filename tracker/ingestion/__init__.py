@@ -1,0 +1,1 @@
+"""The ingestion pipeline, one stage per module; only pipeline.py touches the database."""
