@@ -230,10 +230,6 @@ class Event(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def clean(self) -> None:
-        if self.end_precision and self.ends_on is None:
-            raise ValidationError({"end_precision": "An end precision needs an end date."})
-
     def save(self, *args, **kwargs) -> None:
         self.occurred_on = period_start(self.occurred_on, self.precision)
         if self.ends_on is not None:
@@ -245,6 +241,10 @@ class Event(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("tracker:event", kwargs={"story_slug": self.story.slug, "slug": self.slug})
+
+    def clean(self) -> None:
+        if self.end_precision and self.ends_on is None:
+            raise ValidationError({"end_precision": "An end precision needs an end date."})
 
     @property
     def is_published(self) -> bool:
