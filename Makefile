@@ -29,8 +29,12 @@ run: $(STAMP)
 	@DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho -f Procfile start
 
 # The suite needs no service: SQLite and an embedded Redis under var/test.
+# It runs with production settings (DEBUG off) but for the HTTPS redirect.
+TEST_ENV := DEBUG=0 SECRET_KEY=test-only-secret-key SECURE_SSL_REDIRECT=0 \
+	TRACKER_VAR_DIR=$${TRACKER_VAR_DIR:-var/test}
+
 test: $(STAMP)
-	TRACKER_VAR_DIR=$${TRACKER_VAR_DIR:-var/test} $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

