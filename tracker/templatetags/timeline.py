@@ -1,0 +1,24 @@
+"""Small filters the public pages need and Django does not ship."""
+
+from urllib.parse import urlsplit
+
+from django import template
+
+from tracker.dates import iso_partial
+
+register = template.Library()
+
+
+@register.filter
+def event_datetime(event) -> str:
+    """The event's start as a reduced-precision ISO date for ``<time datetime>``."""
+    return iso_partial(event.occurred_on, event.precision)
+
+
+@register.filter
+def web_url(url: str) -> str:
+    """The URL if it is an http(s) address, else ''. Stored URLs come from imports
+    and editors, so a ``javascript:`` address must never become a link."""
+    if url and urlsplit(url).scheme.lower() in ("http", "https"):
+        return url
+    return ""
