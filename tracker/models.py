@@ -138,7 +138,7 @@ class EventQuerySet(models.QuerySet["Event"]):
         return self.filter(status=EventStatus.PUBLISHED)
 
     def chronological(self) -> EventQuerySet:
-        return self.order_by("occurred_on", "precision_rank", "-importance", "pk")
+        return self.order_by("occurred_on", "precision_rank", "sequence", "pk")
 
     def for_timeline(self) -> EventQuerySet:
         """Published events in date order with what a timeline row shows, in a fixed
@@ -186,6 +186,9 @@ class Event(models.Model):
         max_length=10, choices=Precision.choices, blank=True, help_text="Defaults to the start's."
     )
     is_approximate = models.BooleanField(default=False, help_text="Shown as 'about …'.")
+    sequence = models.SmallIntegerField(
+        default=0, help_text="Orders events that share a date: lower comes first."
+    )
     reported_on = models.DateField(
         null=True, blank=True, help_text="When it was first reported, if not when it happened."
     )
@@ -207,7 +210,7 @@ class Event(models.Model):
     objects = EventQuerySet.as_manager()
 
     class Meta:
-        ordering = ["occurred_on", "precision_rank", "-importance", "pk"]
+        ordering = ["occurred_on", "precision_rank", "sequence", "pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["story", "slug"],
@@ -452,6 +455,7 @@ class Feed(models.Model):
     # The floor a server asked for (ttl, sy:updatePeriod, Cache-Control, Retry-After).
     server_min_interval_seconds = models.PositiveIntegerField(default=0)
     poll_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_polled_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     consecutive_failures = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)

@@ -44,9 +44,9 @@ def _source_key(source: Source) -> str:
 
 
 def export_story(story: Story) -> dict[str, Any]:
-    events = story.events.order_by("occurred_on", "precision_rank", "pk").prefetch_related(
-        "entities", "citations__source", "claims__values__citations__source"
-    )
+    events = story.events.order_by(
+        "occurred_on", "precision_rank", "sequence", "pk"
+    ).prefetch_related("entities", "citations__source", "claims__values__citations__source")
     sources: dict[int, Source] = {}
     entities: dict[int, Entity] = {}
     event_docs = []
@@ -95,6 +95,7 @@ def export_story(story: Story) -> dict[str, Any]:
                 "ends_on": event.ends_on.isoformat() if event.ends_on else None,
                 "end_precision": event.end_precision,
                 "is_approximate": event.is_approximate,
+                "sequence": event.sequence,
                 "reported_on": event.reported_on.isoformat() if event.reported_on else None,
                 "certainty": event.certainty,
                 "certainty_note": event.certainty_note,
@@ -235,6 +236,7 @@ def import_story(
             ends_on=_date(doc.get("ends_on"), where),
             end_precision=doc.get("end_precision", ""),
             is_approximate=doc.get("is_approximate", False),
+            sequence=doc.get("sequence", 0),
             reported_on=_date(doc.get("reported_on"), where),
             certainty=doc.get("certainty", "confirmed"),
             certainty_note=doc.get("certainty_note", ""),

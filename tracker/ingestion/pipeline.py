@@ -1,0 +1,550 @@
+"""The only orchestrator: claim -> fetch -> parse -> dedupe -> store.
+
+Stages know nothing of the database; this module is where their answers meet
+the rows. Every function here is safe to run twice: claims are conditional
+UPDATEs that must change exactly one row, and unique constraints under them
+turn a lost race into "already stored".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from tracker.ingestion import dedupe, relevance, schedule, suggest
+from tracker.ingestion.discover import discover_feeds
+from tracker.ingestion.errors import GONE, INTERNAL, NOT_A_FEED, IngestionError
+from tracker.ingestion.extract import extract_article as extract_text
+from tracker.ingestion.fetch import fetch
+from tracker.ingestion.parse import ParsedEntry, ParsedFeed, parse_feed
+from tracker.models import (
+    Article,
+    ErrorKind,
+    Event,
+    ExtractionStatus,
+    Feed,
+    PollLog,
+    ReviewState,
+    Story,
+)
+
+logger = logging.getLogger(__name__)
+
+Gate = Callable[[str], AbstractContextManager[None]]
+
+# A feed handed to the queue is not handed again for this long; if its task is
+# lost (worker killed before it started), the next tick after the lease sends it again.
+QUEUE_LEASE = dt.timedelta(minutes=10)
+# A poll that started this long ago without finishing belongs to a dead worker;
+# another may take the feed. Above the poll task's hard time limit.
+RUN_LEASE = dt.timedelta(minutes=5)
+# Same normalized title inside this window counts as the same story.
+TITLE_WINDOW = dt.timedelta(days=3)
+# Near-duplicate bodies are looked for among the story's articles of this window,
+# at most this many (newest first), to bound the work per extraction.
+SIMHASH_WINDOW = dt.timedelta(days=7)
+SIMHASH_CANDIDATES = 2000
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+
+
+@dataclass
+class PollOutcome:
+    feed_id: int
+    status: str  # "skipped", "not_modified", "ok", "failed"
+    new_articles: list[int] = field(default_factory=list)
+    entries_seen: int = 0
+    error: str = ""
+
+
+def _fetch(url: str, *, gate: Gate | None, max_bytes: int, accept: str, **validators: str):
+    return fetch(
+        url,
+        max_bytes=max_bytes,
+        user_agent=settings.TRACKER_USER_AGENT,
+        allowlist=settings.TRACKER_FETCH_ALLOWLIST,
+        accept=accept,
+        host_gate=gate,
+        **validators,
+    )
+
+
+@dataclass
+class FoundFeed:
+    url: str
+    title: str
+    site_url: str
+
+
+def find_feed(url: str, *, gate: Gate | None = None) -> FoundFeed:
+    """The feed at ``url``, or the first feed a page at ``url`` announces.
+    Raises IngestionError (kind not_a_feed) when there is neither."""
+    result = _fetch(url, gate=gate, max_bytes=settings.TRACKER_MAX_FEED_BYTES, accept=FEED_ACCEPT)
+    try:
+        parsed = parse_feed(result.content, url=result.url, headers=result.headers)
+        return FoundFeed(result.url, parsed.title, parsed.site_url)
+    except IngestionError as error:
+        if error.kind != NOT_A_FEED:
+            raise
+    for candidate, title in discover_feeds(result.content, base_url=result.url):
+        try:
+            found = _fetch(
+                candidate, gate=gate, max_bytes=settings.TRACKER_MAX_FEED_BYTES, accept=FEED_ACCEPT
+            )
+            parsed = parse_feed(found.content, url=found.url, headers=found.headers)
+        except IngestionError:
+            continue
+        return FoundFeed(found.url, parsed.title or title, parsed.site_url or result.url)
+    raise IngestionError(
+        f"{url} is neither a feed nor a page that announces one", kind=NOT_A_FEED, permanent=True
+    )
+
+
+# --- Claiming ---------------------------------------------------------------------
+
+
+def enqueue_due_feeds(now: dt.datetime, limit: int = 1000) -> list[int]:
+    """Feeds due at ``now``, each leased to the queue for QUEUE_LEASE so the next
+    tick does not send it twice. Returns the ids to enqueue."""
+    leased = []
+    due = Feed.objects.due(now).order_by("next_poll_at").values_list("pk", flat=True)[:limit]
+    for feed_id in due:
+        if lease_feed(feed_id, now):
+            leased.append(feed_id)
+    return leased
+
+
+def lease_feed(feed_id: int, now: dt.datetime, *, force: bool = False) -> bool:
+    due = Q() if force else Q(next_poll_at__lte=now)
+    return (
+        Feed.objects.filter(due, pk=feed_id, is_active=True).update(next_poll_at=now + QUEUE_LEASE)
+        == 1
+    )
+
+
+def claim_feed(feed_id: int, now: dt.datetime, enqueued_at: dt.datetime) -> Feed | None:
+    """Take the feed for one poll. None when another worker is polling it, or when
+    it was polled after this task was enqueued (a second delivery of the task)."""
+    claimed = (
+        Feed.objects.filter(pk=feed_id, is_active=True)
+        .filter(Q(poll_started_at__isnull=True) | Q(poll_started_at__lt=now - RUN_LEASE))
+        .filter(Q(last_polled_at__isnull=True) | Q(last_polled_at__lt=enqueued_at))
+        .update(poll_started_at=now)
+    )
+    if claimed != 1:
+        return None
+    return Feed.objects.prefetch_related("stories").get(pk=feed_id)
+
+
+# --- Polling ------------------------------------------------------------------------
+
+
+def poll_feed(
+    feed_id: int,
+    *,
+    enqueued_at: dt.datetime | None = None,
+    gate: Gate | None = None,
+    on_new_articles: Callable[[list[int]], None] | None = None,
+) -> PollOutcome:
+    """Poll one feed. New articles that need their page are passed to
+    ``on_new_articles`` after the transaction that stored them commits."""
+    now = timezone.now()
+    feed = claim_feed(feed_id, now, enqueued_at or now)
+    if feed is None:
+        return PollOutcome(feed_id, "skipped")
+    started = time.monotonic()
+    log = PollLog(feed=feed, started_at=now)
+    try:
+        outcome = _poll_claimed(feed, now, log, gate)
+    except IngestionError as error:
+        _record_failure(feed, now, log, error)
+        outcome = PollOutcome(feed_id, "failed", error=str(error))
+    except Exception as error:
+        # A bug, not the feed's fault: record it and push the feed forward before
+        # re-raising, so it cannot hot-loop the workers.
+        _record_failure(feed, now, log, IngestionError(f"internal error: {error!r}"))
+        raise
+    finally:
+        log.duration_ms = int((time.monotonic() - started) * 1000)
+        _save_log(feed, log)
+    if outcome.new_articles and on_new_articles is not None:
+        on_new_articles(outcome.new_articles)
+    return outcome
+
+
+def _poll_claimed(feed: Feed, now: dt.datetime, log: PollLog, gate: Gate | None) -> PollOutcome:
+    full = schedule.needs_full_fetch(
+        feed.last_full_fetch_at, now, always_fetch_full=feed.always_fetch_full
+    )
+    result = _fetch(
+        feed.url,
+        gate=gate,
+        max_bytes=settings.TRACKER_MAX_FEED_BYTES,
+        accept=FEED_ACCEPT,
+        etag="" if full else feed.etag,
+        last_modified="" if full else feed.last_modified,
+    )
+    log.status_code = result.status_code
+    log.bytes_received = result.bytes_received
+    max_age = schedule.parse_cache_control_max_age(result.headers)
+    if result.not_modified:
+        log.was_not_modified = True
+        _record_success(feed, now, new_entries=0, max_age=max_age, parsed=None)
+        return PollOutcome(feed.pk, "not_modified")
+
+    parsed = parse_feed(result.content, url=result.url, headers=result.headers)
+    log.entries_seen = len(parsed.entries)
+    with transaction.atomic():
+        new_ids, new_count = store_entries(feed, parsed.entries, now)
+        feed.etag = result.etag or ""
+        feed.last_modified = result.last_modified or ""
+        feed.last_full_fetch_at = now if full else feed.last_full_fetch_at
+        if not feed.title and parsed.title:
+            feed.title = parsed.title[:300]
+        if not feed.site_url and parsed.site_url:
+            feed.site_url = parsed.site_url[:2000]
+        _record_success(feed, now, new_entries=new_count, max_age=max_age, parsed=parsed)
+    log.new_articles = new_count
+    logger.info(
+        "polled feed",
+        extra={"feed_id": feed.pk, "entries": len(parsed.entries), "new": new_count},
+    )
+    return PollOutcome(feed.pk, "ok", new_articles=new_ids, entries_seen=len(parsed.entries))
+
+
+def _record_success(
+    feed: Feed,
+    now: dt.datetime,
+    *,
+    new_entries: int,
+    max_age: int | None,
+    parsed: ParsedFeed | None,
+) -> None:
+    if parsed is not None:
+        feed.server_min_interval_seconds = schedule.server_floor(
+            ttl_seconds=parsed.ttl_seconds,
+            update_period_seconds=parsed.update_period_seconds,
+            max_age_seconds=max_age,
+        )
+    elif max_age is not None:
+        feed.server_min_interval_seconds = max(feed.server_min_interval_seconds, max_age)
+    feed.interval_seconds = schedule.next_interval(
+        current=feed.interval_seconds,
+        new_entries=new_entries,
+        minimum=settings.TRACKER_MIN_INTERVAL,
+        maximum=settings.TRACKER_MAX_INTERVAL,
+        server_floor_seconds=feed.server_min_interval_seconds,
+    )
+    feed.next_poll_at = schedule.next_poll_at(now, feed.interval_seconds)
+    feed.consecutive_failures = 0
+    feed.flagged_at = None
+    feed.last_success_at = now
+    feed.last_polled_at = now
+    feed.poll_started_at = None
+    if new_entries:
+        feed.last_new_entry_at = now
+    feed.save()
+
+
+def _record_failure(feed: Feed, now: dt.datetime, log: PollLog, error: IngestionError) -> None:
+    failures = feed.consecutive_failures + 1
+    delay = schedule.failure_delay(failures, retry_after=error.retry_after)
+    updates = {
+        "consecutive_failures": failures,
+        "last_error": str(error)[:2000],
+        "last_error_kind": error.kind,
+        "last_error_at": now,
+        "last_polled_at": now,
+        "poll_started_at": None,
+        "next_poll_at": now + dt.timedelta(seconds=delay),
+    }
+    if failures >= settings.TRACKER_FLAG_AFTER_FAILURES and feed.flagged_at is None:
+        updates["flagged_at"] = now
+    if error.kind == GONE:
+        updates["is_active"] = False
+        updates["deactivated_reason"] = f"{now:%Y-%m-%d}: {error}"
+    if error.retry_after:
+        updates["server_min_interval_seconds"] = min(error.retry_after, schedule.DAY)
+    Feed.objects.filter(pk=feed.pk).update(**updates)
+    for name, value in updates.items():
+        setattr(feed, name, value)
+    log.error_kind = error.kind if error.kind in ErrorKind.values else INTERNAL
+    log.error = str(error)[:2000]
+    log.status_code = log.status_code or error.status_code
+    logger.warning(
+        "feed poll failed",
+        extra={"feed_id": feed.pk, "error_kind": error.kind, "failures": failures},
+    )
+
+
+def _save_log(feed: Feed, log: PollLog) -> None:
+    log.save()
+    keep = settings.TRACKER_POLL_LOG_KEEP
+    stale = PollLog.objects.filter(feed=feed).order_by("-started_at", "-pk")[keep : keep + 50]
+    stale_ids = list(stale.values_list("pk", flat=True))
+    if stale_ids:
+        PollLog.objects.filter(pk__in=stale_ids).delete()
+
+
+# --- Storing entries -----------------------------------------------------------------
+
+
+def store_entries(
+    feed: Feed, entries: Iterable[ParsedEntry], now: dt.datetime
+) -> tuple[list[int], int]:
+    """Store the entries not seen before, once per story the feed serves.
+    Returns (ids of articles queued for extraction, count of new rows)."""
+    entries = list(entries)
+    queued: list[int] = []
+    created = 0
+    for story in feed.stories.all():
+        known = set(
+            Article.objects.filter(
+                story=story, feed=feed, guid__in=[e.guid[:1000] for e in entries]
+            ).values_list("guid", flat=True)
+        )
+        for entry in entries:
+            if entry.guid[:1000] in known:
+                continue
+            article = _store_entry(story, feed, entry, now)
+            if article is None:
+                continue
+            created += 1
+            if article.extraction_status == ExtractionStatus.PENDING:
+                queued.append(article.pk)
+    return queued, created
+
+
+def _store_entry(story: Story, feed: Feed, entry: ParsedEntry, now: dt.datetime) -> Article | None:
+    normalized = dedupe.canonical_url(entry.url)
+    article = Article(
+        story=story,
+        feed=feed,
+        guid=entry.guid[:1000],
+        url=entry.url[:2000] if normalized else "",
+        normalized_url=normalized[:2000],
+        title=entry.title[:1000],
+        title_key=dedupe.title_key(entry.title)[:300],
+        author=(entry.author or "")[:300],
+        outlet=(entry.outlet or feed.title or feed.host)[:300],
+        published_at=entry.published_at,
+        summary=entry.summary_html,
+    )
+    _classify(article, story, now)
+    try:
+        with transaction.atomic():
+            article.save()
+    except IntegrityError:
+        # Lost a race: either another worker stored this guid (nothing to do), or
+        # stored the first copy of this URL (then this one is its duplicate).
+        if Article.objects.filter(story=story, feed=feed, guid=article.guid).exists():
+            return None
+        original = (
+            Article.objects.originals()
+            .filter(story=story, normalized_url=article.normalized_url)
+            .first()
+        )
+        if original is None:
+            raise
+        _mark_duplicate(article, original)
+        with transaction.atomic():
+            article.save()
+    return article
+
+
+def _classify(article: Article, story: Story, now: dt.datetime) -> None:
+    """Decide duplicate, filtered or pending before the row is first saved."""
+    if article.normalized_url:
+        original = (
+            Article.objects.originals()
+            .filter(story=story, normalized_url=article.normalized_url)
+            .first()
+        )
+        if original is not None:
+            _mark_duplicate(article, original)
+            return
+    if article.title_key:
+        around = article.published_at or now
+        original = (
+            Article.objects.originals()
+            .filter(
+                story=story,
+                title_key=article.title_key,
+                published_at__range=(around - TITLE_WINDOW, around + TITLE_WINDOW),
+            )
+            .order_by("pk")
+            .first()
+        )
+        if original is not None:
+            if original.review_state == ReviewState.REJECTED:
+                article.previously_rejected = original
+            else:
+                _mark_duplicate(article, original)
+                return
+
+    result = relevance.score(
+        title=article.title,
+        body=_plain(article.summary),
+        include_terms=story.include_list,
+        exclude_terms=story.exclude_list,
+    )
+    article.relevance_score = result.score
+    article.matched_terms = result.matched
+    if not relevance.passes(result, story.relevance_threshold, bool(story.include_list)):
+        article.review_state = ReviewState.FILTERED
+        article.extraction_status = ExtractionStatus.SKIPPED
+        return
+    article.review_state = ReviewState.PENDING
+    article.extraction_status = (
+        ExtractionStatus.PENDING if article.url else ExtractionStatus.SKIPPED
+    )
+    _suggest(article, story)
+
+
+def _mark_duplicate(article: Article, original: Article) -> None:
+    article.duplicate_of = original.duplicate_of or original
+    article.review_state = ReviewState.DUPLICATE
+    article.extraction_status = ExtractionStatus.SKIPPED
+    if original.review_state == ReviewState.REJECTED:
+        article.previously_rejected = original
+
+
+def _plain(html: str) -> str:
+    import nh3
+
+    return nh3.clean(html, tags=set()) if html else ""
+
+
+def _suggest(article: Article, story: Story) -> None:
+    events = list(
+        Event.objects.filter(story=story)
+        .prefetch_related("entities")
+        .only("pk", "title", "summary", "occurred_on")
+    )
+    if not events:
+        return
+    features = [
+        suggest.EventFeatures(
+            key=event.pk,
+            title=event.title,
+            text=event.summary,
+            date=event.occurred_on,
+            entities=tuple(name for entity in event.entities.all() for name in entity.names),
+        )
+        for event in events
+    ]
+    found = suggest.suggest_event(
+        suggest.ArticleFeatures(
+            title=article.title,
+            text=f"{_plain(article.summary)} {article.text}",
+            date=article.published_at.date() if article.published_at else None,
+        ),
+        features,
+    )
+    if found is not None:
+        article.suggested_event_id = found.key
+        article.suggestion_score = found.score
+
+
+# --- Extraction ------------------------------------------------------------------------
+
+
+def extract_article(article_id: int, *, gate: Gate | None = None) -> str:
+    """Fetch an article's page and store its main text. Returns the extraction
+    status; a second run on an article already extracted returns it unchanged.
+    Transient fetch errors are raised for the task to retry; anything else leaves
+    the article reviewable with the feed summary and the reason."""
+    article = Article.objects.select_related("story").filter(pk=article_id).first()
+    if article is None or article.extraction_status != ExtractionStatus.PENDING:
+        return article.extraction_status if article else "missing"
+    try:
+        result = _fetch(
+            article.url, gate=gate, max_bytes=settings.TRACKER_MAX_PAGE_BYTES, accept=PAGE_ACCEPT
+        )
+    except IngestionError as error:
+        if not error.permanent:
+            raise
+        return _extraction_failed(article, str(error))
+    extracted = extract_text(result.content, url=result.url)
+    if extracted.status == ExtractionStatus.FAILED:
+        return _extraction_failed(article, extracted.reason or "no text found")
+    fingerprint = dedupe.simhash(f"{article.title}\n{extracted.text}")
+    updates = {
+        "text": extracted.text,
+        "metadata": extracted.metadata(),
+        "extraction_status": extracted.status,
+        "extraction_error": "",
+        "extracted_at": timezone.now(),
+        "fingerprint": fingerprint,
+    }
+    original = _near_duplicate(article, fingerprint)
+    if original is not None:
+        if original.review_state == ReviewState.REJECTED:
+            updates["previously_rejected"] = original
+        else:
+            updates["duplicate_of"] = original.duplicate_of or original
+            updates["review_state"] = ReviewState.DUPLICATE
+    Article.objects.filter(pk=article.pk, extraction_status=ExtractionStatus.PENDING).update(
+        **updates
+    )
+    return extracted.status
+
+
+def _near_duplicate(article: Article, fingerprint: int) -> Article | None:
+    around = article.published_at or article.created_at
+    candidates = (
+        Article.objects.originals()
+        .filter(
+            story_id=article.story_id,
+            fingerprint__isnull=False,
+            created_at__gte=around - SIMHASH_WINDOW,
+        )
+        .exclude(pk=article.pk)
+        .order_by("-pk")
+        .only("pk", "fingerprint", "review_state", "duplicate_of")[:SIMHASH_CANDIDATES]
+    )
+    matches = [c for c in candidates if dedupe.is_near_duplicate(c.fingerprint, fingerprint)]
+    return min(matches, key=lambda c: c.pk) if matches else None
+
+
+def _extraction_failed(article: Article, reason: str) -> str:
+    Article.objects.filter(pk=article.pk, extraction_status=ExtractionStatus.PENDING).update(
+        extraction_status=ExtractionStatus.FAILED,
+        extraction_error=reason[:2000],
+        extracted_at=timezone.now(),
+    )
+    return ExtractionStatus.FAILED
+
+
+def give_up_extraction(article_id: int, reason: str) -> None:
+    """After the task's last retry: keep the article reviewable with the reason."""
+    article = Article.objects.filter(pk=article_id).first()
+    if article is not None:
+        _extraction_failed(article, reason)
+
+
+__all__ = [
+    "FoundFeed",
+    "IngestionError",
+    "PollOutcome",
+    "claim_feed",
+    "enqueue_due_feeds",
+    "extract_article",
+    "find_feed",
+    "give_up_extraction",
+    "lease_feed",
+    "poll_feed",
+    "store_entries",
+]
