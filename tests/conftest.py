@@ -5,6 +5,7 @@ unix socket under TRACKER_VAR_DIR; CI sets REDIS_URL and DATABASE_URL to the
 real servers instead.
 """
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -68,6 +69,9 @@ def browser():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API keeps an event loop in this thread; the ORM calls the
+    # tests make beside it are still synchronous.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),

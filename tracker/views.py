@@ -132,15 +132,14 @@ class StoryTimelineView(PublicStoryMixin, DetailView):
         story = self.story
         published = story.events.published()
 
-        categories = [
-            (Category(row["category"]), row["n"])
-            for row in published.order_by("category").values("category").annotate(n=Count("pk"))
-            if row["category"] in Category.values
-        ]
+        # In the order the categories are declared (the editors' order), with counts.
+        counts = dict(published.order_by().values_list("category").annotate(n=Count("pk")))
+        categories = [(c, counts[c.value]) for c in Category if c.value in counts]
+        # The most involved first: the names a reader is most likely to look for.
         entities = list(
-            Entity.objects.filter(
-                events__story=story, events__status=EventStatus.PUBLISHED
-            ).annotate(n=Count("events", distinct=True))
+            Entity.objects.filter(events__story=story, events__status=EventStatus.PUBLISHED)
+            .annotate(n=Count("events", distinct=True))
+            .order_by("-n", "name")
         )
 
         # Unknown values are ignored rather than showing an empty timeline.

@@ -3,7 +3,12 @@
 No database here: the pipeline asks these functions and compares the answers.
 """
 
+from __future__ import annotations
+
+import hashlib
 import re
+import unicodedata
+from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import courlan
@@ -26,3 +31,144 @@ def canonical_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return ""
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+
+
+# --- Titles -------------------------------------------------------------------------
+
+# Outlets append their name to titles: "Meta invests in Scale AI - Reuters",
+# "... | TechCrunch", "... — The Verge". Only spaced separators count, so
+# "Meta-Scale" and "14.3-billion" are left alone.
+_TITLE_SUFFIX = re.compile(r"\s+[-–—|•·:]\s+([^-–—|•·]+)$")
+# A trailing segment of at most this many words is taken for an outlet name.
+_MAX_OUTLET_WORDS = 4
+# Titles shorter than this (after the outlet is stripped) are too generic to
+# match on ("Live updates", "Scale AI news"): the key is "" and nothing matches.
+MIN_TITLE_KEY_WORDS = 4
+TITLE_KEY_MAX_CHARS = 300  # Article.title_key's max_length
+
+
+def title_key(title: str, *, outlet: str = "") -> str:
+    """A key two copies of one headline share: case-folded, outlet suffixes such as
+    " - Reuters" or " | TechCrunch" removed (``outlet``, when known, is removed
+    whatever its length), punctuation dropped, spaces collapsed.
+
+    Returns "" when fewer than MIN_TITLE_KEY_WORDS words remain, since a short
+    title says too little to call two articles the same."""
+    text = unicodedata.normalize("NFKC", title or "").strip()
+    outlet_key = " ".join(_WORD.findall(unicodedata.normalize("NFKC", outlet).casefold()))
+    while True:
+        match = _TITLE_SUFFIX.search(text)
+        if match is None:
+            break
+        segment = match.group(1)
+        head = text[: match.start()]
+        words = _WORD.findall(segment)
+        is_outlet = bool(outlet_key) and " ".join(words).casefold() == outlet_key
+        if not is_outlet and len(words) > _MAX_OUTLET_WORDS:
+            break
+        if len(_WORD.findall(head)) < MIN_TITLE_KEY_WORDS:
+            break
+        text = head
+    words = _WORD.findall(text.casefold().replace("_", " "))
+    if len(words) < MIN_TITLE_KEY_WORDS:
+        return ""
+    return " ".join(words)[:TITLE_KEY_MAX_CHARS].rstrip()
+
+
+# --- Near-duplicate text ---------------------------------------------------------------
+
+# Two texts whose 64-bit SimHashes differ in at most 3 bits are near-duplicates:
+# the threshold Manku, Jain and Das Sarma found best for web pages ("Detecting
+# near-duplicates for web crawling", WWW 2007). Syndicated copies of one wire
+# story with different boilerplate land well inside it once the page chrome is
+# stripped by extraction.
+NEAR_DUPLICATE_MAX_DISTANCE = 3
+SHINGLE_WORDS = 3
+# Below this many words a SimHash is noise: one changed word moves many bits.
+MIN_FINGERPRINT_WORDS = 50
+
+_BITS = 64
+_MASK = (1 << _BITS) - 1
+_SIGN = 1 << (_BITS - 1)
+
+
+def _shingles(words: list[str]) -> Iterator[str]:
+    if len(words) < SHINGLE_WORDS:
+        if words:
+            yield " ".join(words)
+        return
+    for i in range(len(words) - SHINGLE_WORDS + 1):
+        yield " ".join(words[i : i + SHINGLE_WORDS])
+
+
+def _hash64(shingle: str) -> int:
+    return int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "big")
+
+
+def simhash(text: str) -> int:
+    """64-bit SimHash of ``text`` over its word 3-shingles (case-folded words).
+
+    Returned as a SIGNED 64-bit integer (two's complement, -2**63 .. 2**63-1) so it
+    fits a bigint column; ``hamming`` accepts that form. Returns 0 for text
+    without words; ``fingerprint`` is the caller-facing form that refuses texts
+    too short to fingerprint."""
+    words = _WORD.findall(unicodedata.normalize("NFKC", text or "").casefold())
+    weights = [0] * _BITS
+    seen = False
+    for shingle in _shingles(words):
+        seen = True
+        value = _hash64(shingle)
+        for bit in range(_BITS):
+            weights[bit] += 1 if value >> bit & 1 else -1
+    if not seen:
+        return 0
+    unsigned = sum(1 << bit for bit, weight in enumerate(weights) if weight > 0)
+    return unsigned - (1 << _BITS) if unsigned & _SIGN else unsigned
+
+
+def fingerprint(title: str, text: str) -> int | None:
+    """SimHash of an article's title and text, or None when together they have
+    fewer than MIN_FINGERPRINT_WORDS words (a teaser fingerprint would match
+    unrelated teasers and miss its own full copy)."""
+    combined = f"{title}\n{text}"
+    if len(_WORD.findall(combined)) < MIN_FINGERPRINT_WORDS:
+        return None
+    return simhash(combined)
+
+
+def hamming(a: int, b: int) -> int:
+    """Number of differing bits between two 64-bit fingerprints, signed or not."""
+    return ((a ^ b) & _MASK).bit_count()
+
+
+def is_near_duplicate(
+    a: int | None, b: int | None, max_distance: int = NEAR_DUPLICATE_MAX_DISTANCE
+) -> bool:
+    """Whether two fingerprints are within ``max_distance`` bits. A missing
+    fingerprint (None) matches nothing."""
+    if a is None or b is None:
+        return False
+    return hamming(a, b) <= max_distance
+
+
+# --- Entry identity ----------------------------------------------------------------------
+
+GUID_MAX_CHARS = 1000  # Article.guid's max_length
+
+
+def entry_identity(entry_id: str, link: str, title: str, published: str) -> str:
+    """The stable identity of a feed entry within its feed: the entry's own id
+    (RSS guid, Atom id), else its link, else "sha256:" and the hash of title and
+    publication date. An id or link longer than GUID_MAX_CHARS is hashed too, so
+    the identity always fits the column. Returns "" when the entry has none of
+    these (it cannot be told apart from the next one and should be skipped)."""
+    for candidate in (entry_id, link):
+        candidate = (candidate or "").strip()
+        if candidate:
+            if len(candidate) <= GUID_MAX_CHARS:
+                return candidate
+            return "sha256:" + hashlib.sha256(candidate.encode()).hexdigest()
+    title, published = (title or "").strip(), (published or "").strip()
+    if not title and not published:
+        return ""
+    return "sha256:" + hashlib.sha256(f"{title}\n{published}".encode()).hexdigest()
