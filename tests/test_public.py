@@ -93,6 +93,15 @@ def text_of(response) -> str:
     return response.content.decode()
 
 
+def assert_headings_in_order(html: str) -> None:
+    """One h1, and no heading more than one level below the one before it."""
+    levels = [int(level) for level in re.findall(r"<h([1-6])[\s>]", html)]
+    assert levels.count(1) == 1
+    assert levels[0] == 1
+    for before, after in itertools.pairwise(levels):
+        assert after <= before + 1, levels
+
+
 def positions(html: str, *needles: str) -> list[int]:
     found = [html.find(needle) for needle in needles]
     assert -1 not in found, [n for n, p in zip(needles, found, strict=True) if p == -1]
@@ -173,6 +182,7 @@ def test_the_timeline_shows_events_in_date_order_across_precisions_under_heading
     # A year-precision event sits under its year, with no month heading of its own.
     assert html.count("timeline__period-heading") == 4
     assert "12 June 2025" in html and "June 2025" in html and "Q1 2026" in html
+    assert_headings_in_order(html)
 
 
 @pytest.mark.django_db
@@ -362,6 +372,7 @@ def test_newest_first_reverses_the_timeline(client):
     older, newer = positions(newest_first, "Older", "Newer")
     assert newer < older
     assert 'aria-current="true">Newest first' in newest_first
+    assert '<a class="chip" href="/stories/deal/">Oldest first' in newest_first
 
 
 @pytest.mark.django_db
@@ -430,7 +441,7 @@ def test_the_event_page_shows_quotes_attribution_and_the_claims_side_by_side(cli
 
     assert response.status_code == 200
     html = text_of(response)
-    assert html.count("<h1") == 1
+    assert_headings_in_order(html)
     assert '<h1 class="event__title">Meta invests in Scale</h1>' in html
     assert "<p>First paragraph.</p>" in html and "<p>Second paragraph.</p>" in html
     assert '<blockquote class="citation__quote"><p>Meta will invest $14.3 billion.</p>' in html
@@ -442,8 +453,8 @@ def test_the_event_page_shows_quotes_attribution_and_the_claims_side_by_side(cli
     assert preferred < other
     assert '<span class="badge badge--preferred">Preferred</span>' in html
     assert "Why preferred:</strong> Matches the company&#x27;s filing." in html
-    assert f'href="#citation-{verge.pk}">The Verge</a>' in html
-    assert f'href="#citation-{blog.pk}">A blog</a>' in html
+    assert f'href="#citation-{verge.pk}">The Verge, source 1</a> (per Reuters)' in html
+    assert f'href="#citation-{blog.pk}">A blog, source 2</a>' in html
     assert f'id="citation-{verge.pk}"' in html
 
 

@@ -218,6 +218,12 @@ class EventDetailView(PublicStoryMixin, DetailView):
         )
         index = next(i for i, e in enumerate(siblings) if e.pk == event.pk)
         claims = list(event.claims.all())
+        # Claim values point at citations by the number they have in the list of sources.
+        numbers = {citation.pk: n for n, citation in enumerate(event.citations.all(), 1)}
+        for claim in claims:
+            for value in claim.values.all():
+                for citation in value.citations.all():
+                    citation.number = numbers.get(citation.pk)
         return super().get_context_data(
             previous_event=siblings[index - 1] if index > 0 else None,
             next_event=siblings[index + 1] if index + 1 < len(siblings) else None,

@@ -22,3 +22,19 @@ def web_url(url: str) -> str:
     if url and urlsplit(url).scheme.lower() in ("http", "https"):
         return url
     return ""
+
+
+@register.simple_tag(takes_context=True)
+def query_url(context, **changes) -> str:
+    """The current page's path with its query changed: a value sets a parameter,
+    None removes it. The path alone when nothing is left, so filter links never
+    end in a bare '?'."""
+    request = context["request"]
+    query = request.GET.copy()
+    for key, value in changes.items():
+        if value is None:
+            query.pop(key, None)
+        else:
+            query[key] = value
+    encoded = query.urlencode()
+    return f"{request.path}?{encoded}" if encoded else request.path
