@@ -616,6 +616,60 @@ class Article(models.Model):
             models.Index(fields=["story", "review_state", "-published_at"]),
             models.Index(fields=["story", "normalized_url"]),
         ]
+        permissions = [("review_article", "Can review articles")]
 
     def __str__(self) -> str:
         return self.title or self.url or self.guid
+
+
+class ReviewAction(models.TextChoices):
+    ACCEPT = "accept", "Accepted into an event"
+    CREATE_EVENT = "create_event", "Made into a new event"
+    REJECT = "reject", "Rejected"
+    DUPLICATE = "duplicate", "Marked as a duplicate"
+
+
+class ArticleDecision(models.Model):
+    """One review decision on an article, kept after it is undone: who decided
+    what and when, and what the decision created, so that undo removes exactly that."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="decisions")
+    action = models.CharField(max_length=20, choices=ReviewAction.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+    detail = models.CharField(max_length=500, blank=True)
+    note = models.TextField(blank=True)
+
+    event = models.ForeignKey(
+        Event, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    has_created_event = models.BooleanField(default=False)
+    citation = models.ForeignKey(
+        Citation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The citation this decision created (none when the event already cited it).",
+    )
+    has_created_source = models.BooleanField(default=False)
+    claim_value = models.ForeignKey(
+        ClaimValue, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    duplicate_of = models.ForeignKey(
+        Article, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-decided_at", "-pk"]
+        indexes = [models.Index(fields=["article", "-decided_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.article}"
