@@ -6,13 +6,28 @@ real servers instead.
 """
 
 import os
+import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from config import embedded_redis
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_files(settings):
+    """The hashed static manifest is built by collectstatic at deployment; the tests
+    read pages without running it."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -58,7 +73,7 @@ def reader(django_user_model):
 
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+ARTIFACTS = ROOT / "artifacts"
 
 
 @pytest.fixture(scope="session")
@@ -101,3 +116,98 @@ def artifacts_dir():
     """Screenshots kept after the run, for a person to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def current_database_url() -> str:
+    """The URL of the database this test runs on (the test database, not the real one)."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class WorkerProcess:
+    """A real `celery worker` process on the real broker and the test database."""
+
+    def __init__(self, name: str, queues: str, env: dict[str, str], concurrency: int) -> None:
+        self.name = name
+        self.log = Path(settings.VAR_DIR) / f"worker-{name}.log"
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        command = [
+            str(Path(sys.executable).parent / "celery"),
+            "-A", "config", "worker",
+            "--hostname", f"{name}@%h",
+            "--queues", queues,
+            "--concurrency", str(concurrency),
+            "--pool", "prefork",
+            "--loglevel", "INFO",
+            "--without-mingle", "--without-gossip", "--without-heartbeat",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(  # noqa: S603
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: the main process and its pool children."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def celery_workers(transactional_db, redis_server, settings):
+    """Start real worker processes: ``celery_workers("a", queues="poll,extract")``.
+    The broker's queues are emptied first, so no task from another test leaks in."""
+    import redis
+
+    client = redis.Redis.from_url(embedded_redis.redis_client_url(redis_server))
+    client.flushdb()
+    started: list[WorkerProcess] = []
+
+    def start(name: str = "w1", *, queues: str = "poll,extract", concurrency: int = 2):
+        env = {
+            **os.environ,
+            "DATABASE_URL": current_database_url(),
+            "REDIS_URL": settings.REDIS_URL if not settings.EMBEDDED_REDIS else "",
+            "TRACKER_FETCH_ALLOWLIST": ",".join(settings.TRACKER_FETCH_ALLOWLIST),
+            "TRACKER_HOST_GAP_MS": str(settings.TRACKER_HOST_GAP_MS),
+            "TRACKER_HOST_CONCURRENCY": str(settings.TRACKER_HOST_CONCURRENCY),
+        }
+        if settings.EMBEDDED_REDIS:
+            env.pop("REDIS_URL")
+        worker = WorkerProcess(name, queues, env, concurrency)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+    client.flushdb()
+    client.close()
+
+
+def wait_for(condition, timeout: float = 60.0, interval: float = 0.2, message: str = ""):
+    """Poll ``condition`` until it is truthy; fail with ``message`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval)
+    pytest.fail(message or f"condition not met within {timeout:.0f} s")

@@ -3,6 +3,7 @@ benchmarks, including every way a real server misbehaves."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -55,7 +56,7 @@ class FeedServer:
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 request = Request(self.path, {k.lower(): v for k, v in self.headers.items()})
                 with server._lock:
                     server.requests.append(request)
@@ -69,12 +70,10 @@ class FeedServer:
                 if "Content-Length" not in response.headers:
                     self.send_header("Content-Length", str(len(response.body)))
                 self.end_headers()
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(response.body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)

@@ -13,18 +13,6 @@ from tracker.models import Citation, Claim, ClaimValue, Entity, Event, Source, S
 _n = itertools.count(1)
 
 
-@pytest.fixture(autouse=True)
-def page_settings(settings, tmp_path):
-    """The https redirect and the hashed static manifest (built by collectstatic)
-    belong to deployment; these tests read the pages."""
-    settings.SECURE_SSL_REDIRECT = False
-    settings.STATIC_ROOT = tmp_path
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 # --- Builders ------------------------------------------------------------------
 
 
