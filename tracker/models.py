@@ -654,6 +654,9 @@ class ArticleDecision(models.Model):
         related_name="+",
         help_text="The citation this decision created (none when the event already cited it).",
     )
+    source = models.ForeignKey(
+        Source, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     has_created_source = models.BooleanField(default=False)
     claim_value = models.ForeignKey(
         ClaimValue, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
