@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from tracker.health import record_tick
 from tracker.ingestion import pipeline
 from tracker.ingestion.errors import IngestionError
 from tracker.ingestion.politeness import HostGate
@@ -46,6 +47,7 @@ def enqueue_polls(feed_ids: list[int], now: dt.datetime) -> None:
 @shared_task(ignore_result=True, time_limit=60)
 def poll_due_feeds_task() -> int:
     """Beat's tick: lease every due feed to the queue and send its poll."""
+    record_tick()
     now = timezone.now()
     with transaction.atomic():
         feed_ids = pipeline.enqueue_due_feeds(now)
