@@ -9,6 +9,7 @@ from tracker.ingestion.relevance import (
     NO_TERMS_SCORE,
     TITLE_WEIGHT,
     Relevance,
+    find_terms,
     passes,
     score,
 )
@@ -115,3 +116,9 @@ def test_a_story_with_no_include_terms_still_honours_its_exclude_terms() -> None
 def test_callers_may_say_whether_the_story_has_include_terms() -> None:
     assert not passes(Relevance(score=0.0), 1.0, True)
     assert passes(Relevance(score=0.0), 1.0, False)
+
+
+def test_find_terms_lists_the_terms_present_in_the_order_given() -> None:
+    text = "Jason Droege replaces Alexandr Wang at Scale AI"
+    assert find_terms(text, ["Scale AI", "Meta", "alexandr wang"]) == ["Scale AI", "alexandr wang"]
+    assert find_terms("", ["Scale AI"]) == []

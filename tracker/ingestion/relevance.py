@@ -59,6 +59,13 @@ def _found(term: str, folded_text: str) -> bool:
     return pattern is not None and pattern.search(folded_text) is not None
 
 
+def find_terms(text: str, terms: Sequence[str]) -> list[str]:
+    """The ``terms`` that occur in ``text`` as whole words (matched as ``score``
+    matches them), in the order given. Returns [] when none does."""
+    folded = _fold(text or "")
+    return [term for term in terms if _found(term, folded)]
+
+
 def score(
     *,
     title: str,
