@@ -292,6 +292,13 @@ def test_redirect_to_loopback_is_blocked_when_only_the_first_host_is_allowed(
     assert "127.0.0.1 is a loopback address" in str(caught.value)
 
 
+def test_redirect_to_a_broken_location_is_an_http_error(server: Server) -> None:
+    with pytest.raises(FetchError) as caught:
+        get(f"{server.base}/redirect?to=http://[::1")
+    assert caught.value.kind == "http"
+    assert "invalid Location" in str(caught.value)
+
+
 def test_redirect_to_ftp_is_refused(server: Server) -> None:
     with pytest.raises(BlockedError, match="only http and https"):
         get(f"{server.base}/redirect?to=ftp://example.com/feed")
@@ -493,7 +500,7 @@ def test_resolver_failure_is_reported_as_dns(monkeypatch: pytest.MonkeyPatch) ->
     def fail(*args: object, **kwargs: object) -> object:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    monkeypatch.setattr(fetch_module.socket, "getaddrinfo", fail)
+    monkeypatch.setattr(socket, "getaddrinfo", fail)
     with pytest.raises(FetchError, match=r"could not resolve news\.example") as caught:
         get("https://news.example/feed")
     assert caught.value.kind == "dns"

@@ -25,8 +25,8 @@ def parse(name: str, url: str = "", **kwargs: object) -> ParsedFeed:
     )
 
 
-def utc(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=dt.UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC)
 
 
 # --- The four dialects -------------------------------------------------------------

@@ -23,7 +23,7 @@ META = ("Meta", "Meta Platforms")
 SCALE = ("Scale AI", "Scale")
 WANG = ("Alexandr Wang", "Alexander Wang")
 GOOGLE = ("Google", "Alphabet")
-JUNE = {"date": dt.date(2025, 6, 1), "end_date": dt.date(2025, 6, 30)}
+JUNE_1, JUNE_30 = dt.date(2025, 6, 1), dt.date(2025, 6, 30)
 
 FOUNDED, TALKS, STAKE, WANG_LEAVES, GOOGLE_CUTS, LAYOFFS, NEBIUS = range(1, 8)
 EVENTS = [
@@ -42,7 +42,8 @@ EVENTS = [
         text="Bloomberg reports that Meta is negotiating an investment in Scale AI that "
         "could exceed $10 billion.",
         entities=[META, SCALE],
-        **JUNE,
+        date=JUNE_1,
+        end_date=JUNE_30,
     ),
     EventFeatures(
         key=STAKE,
@@ -50,7 +51,8 @@ EVENTS = [
         text="Meta invests about $14.3 billion for a 49% stake in Scale AI, valuing the "
         "company at about $29 billion.",
         entities=[META, SCALE],
-        **JUNE,
+        date=JUNE_1,
+        end_date=JUNE_30,
     ),
     EventFeatures(
         key=WANG_LEAVES,
@@ -58,7 +60,8 @@ EVENTS = [
         text="Scale AI's founder and chief executive, Alexandr Wang, joins Meta to lead a "
         "new superintelligence unit; Jason Droege becomes interim chief executive.",
         entities=[WANG, ("Jason Droege",), META, SCALE],
-        **JUNE,
+        date=JUNE_1,
+        end_date=JUNE_30,
     ),
     EventFeatures(
         key=GOOGLE_CUTS,
@@ -66,7 +69,8 @@ EVENTS = [
         text="Google, Scale AI's largest customer, moves to cut ties after the Meta deal "
         "becomes public.",
         entities=[GOOGLE, META, SCALE],
-        **JUNE,
+        date=JUNE_1,
+        end_date=JUNE_30,
     ),
     EventFeatures(
         key=LAYOFFS,
@@ -178,11 +182,9 @@ def test_ranking_lists_every_event_best_first_with_scores_in_range() -> None:
 
 
 def test_ties_go_to_the_nearer_event_then_the_first() -> None:
-    twin = {"title": "Scale AI news", "entities": [SCALE]}
     events = [
-        EventFeatures(key=1, date=dt.date(2025, 1, 1), **twin),
-        EventFeatures(key=2, date=dt.date(2025, 6, 1), **twin),
-        EventFeatures(key=3, date=dt.date(2025, 6, 1), **twin),
+        EventFeatures(key=key, title="Scale AI news", entities=[SCALE], date=date)
+        for key, date in ((1, dt.date(2025, 1, 1)), (2, JUNE_1), (3, JUNE_1))
     ]
     article = ArticleFeatures(title="Scale AI news", date=dt.date(2025, 6, 2))
     assert [s.key for s in rank_events(article, events)] == [2, 3, 1]

@@ -391,6 +391,11 @@ def _network_errors(host: str, port: int | None) -> Iterator[None]:
         raise FetchError(f"timed out talking to {where} ({exc})", kind=TIMEOUT) from None
     except httpx.ConnectError as exc:
         raise FetchError(f"could not connect to {where}: {exc}", kind=CONNECTION) from None
+    except httpx.RemoteProtocolError as exc:
+        # httpx reads the Location of every redirect, even one it does not follow.
+        if str(exc).startswith("Invalid URL in location header"):
+            raise FetchError(f"redirect from {where} with an invalid Location", kind=HTTP) from None
+        raise FetchError(f"connection to {where} failed: {exc}", kind=CONNECTION) from None
     except (httpx.TransportError, httpcore.NetworkError) as exc:
         # Reset or closed mid-response, garbled HTTP: worth trying again later.
         reason = str(exc) or type(exc).__name__

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urljoin, urlsplit
 
-import feedparser
+import feedparser  # type: ignore[import-untyped]
 import nh3
 
 from tracker.ingestion.dedupe import entry_identity
@@ -170,7 +170,7 @@ def _published_at(entry: Mapping[str, Any], now: dt.datetime) -> dt.datetime | N
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         # dict.get: FeedParserDict.get maps some missing keys onto others, with a
         # deprecation warning.
-        when = _to_utc(dict.get(entry, key))  # type: ignore[arg-type]
+        when = _to_utc(dict.get(entry, key) if isinstance(entry, dict) else entry.get(key))
         if when is None:
             continue
         if when > now + FUTURE_TOLERANCE or when < EARLIEST_DATE:
