@@ -51,6 +51,16 @@ def period_start(day: dt.date, precision: str) -> dt.date:
     raise ValueError(f"unknown precision {precision!r}")
 
 
+def period_end(day: dt.date, precision: str) -> dt.date:
+    """The last day of the period of ``precision`` that contains ``day``."""
+    start = period_start(day, precision)
+    months = {"day": 0, "month": 1, "quarter": 3, "season": 3, "year": 12}[precision]
+    if not months:
+        return start
+    month = start.month - 1 + months
+    return dt.date(start.year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+
+
 def format_date(day: dt.date, precision: str) -> str:
     """'12 June 2025', 'June 2025', 'Q1 2026', 'Summer 2026', 'Winter 2025–26', '2016'."""
     start = period_start(day, precision)

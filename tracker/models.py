@@ -563,7 +563,7 @@ class Article(models.Model):
     text = models.TextField(blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     extracted_at = models.DateTimeField(null=True, blank=True)
-    # 64-bit SimHash of title and text, stored signed to fit a bigint.
+    # 64-bit SimHash of the extracted text (dedupe.fingerprint), signed to fit a bigint.
     fingerprint = models.BigIntegerField(null=True, blank=True)
 
     relevance_score = models.FloatField(default=0)

@@ -20,12 +20,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from tracker.dates import period_end
 from tracker.ingestion import dedupe, relevance, schedule, suggest
 from tracker.ingestion.discover import discover_feeds
 from tracker.ingestion.errors import GONE, INTERNAL, NOT_A_FEED, IngestionError
 from tracker.ingestion.extract import extract_article as extract_text
 from tracker.ingestion.fetch import fetch
-from tracker.ingestion.parse import ParsedEntry, ParsedFeed, parse_feed
+from tracker.ingestion.parse import ParsedEntry, ParsedFeed, parse_feed, plain_text
 from tracker.models import (
     Article,
     ErrorKind,
@@ -422,9 +423,7 @@ def _mark_duplicate(article: Article, original: Article) -> None:
 
 
 def _plain(html: str) -> str:
-    import nh3
-
-    return nh3.clean(html, tags=set()) if html else ""
+    return plain_text(html) if html else ""
 
 
 def _suggest(article: Article, story: Story) -> None:
@@ -441,7 +440,10 @@ def _suggest(article: Article, story: Story) -> None:
             title=event.title,
             text=event.summary,
             date=event.occurred_on,
-            entities=tuple(name for entity in event.entities.all() for name in entity.names),
+            end_date=period_end(
+                event.ends_on or event.occurred_on, event.end_precision or event.precision
+            ),
+            entities=tuple(tuple(entity.names) for entity in event.entities.all()),
         )
         for event in events
     ]
@@ -474,13 +476,13 @@ def extract_article(article_id: int, *, gate: Gate | None = None) -> str:
             article.url, gate=gate, max_bytes=settings.TRACKER_MAX_PAGE_BYTES, accept=PAGE_ACCEPT
         )
     except IngestionError as error:
-        if not error.permanent:
+        if not (error.permanent or _page_is_gone(error)):
             raise
         return _extraction_failed(article, str(error))
     extracted = extract_text(result.content, url=result.url)
     if extracted.status == ExtractionStatus.FAILED:
         return _extraction_failed(article, extracted.reason or "no text found")
-    fingerprint = dedupe.simhash(f"{article.title}\n{extracted.text}")
+    fingerprint = dedupe.fingerprint(extracted.text)
     updates = {
         "text": extracted.text,
         "metadata": extracted.metadata(),
@@ -489,7 +491,7 @@ def extract_article(article_id: int, *, gate: Gate | None = None) -> str:
         "extracted_at": timezone.now(),
         "fingerprint": fingerprint,
     }
-    original = _near_duplicate(article, fingerprint)
+    original = _near_duplicate(article, fingerprint) if fingerprint is not None else None
     if original is not None:
         if original.review_state == ReviewState.REJECTED:
             updates["previously_rejected"] = original
@@ -500,6 +502,13 @@ def extract_article(article_id: int, *, gate: Gate | None = None) -> str:
         **updates
     )
     return extracted.status
+
+
+def _page_is_gone(error: IngestionError) -> bool:
+    """A page answering 4xx will not come back by retrying (a feed may, so this
+    applies to pages only); 408, 425 and 429 are about timing, not the page."""
+    code = error.status_code or 0
+    return 400 <= code < 500 and code not in (408, 425, 429)
 
 
 def _near_duplicate(article: Article, fingerprint: int) -> Article | None:

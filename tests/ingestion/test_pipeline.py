@@ -1,0 +1,375 @@
+"""The pipeline end to end: a loopback server plays the feeds and pages, the real
+database stores what the tracker keeps."""
+
+import datetime as dt
+import random
+
+import pytest
+from django.utils import timezone
+
+from tests.feedserver import FeedServer, Response, conditional
+from tracker.ingestion import pipeline
+from tracker.models import Article, ExtractionStatus, Feed, PollLog, ReviewState, Story
+
+pytestmark = pytest.mark.django_db
+
+ARTICLE_TEXT = " ".join(
+    f"Paragraph {i}: Meta closed its investment in Scale AI, and Alexandr Wang moved to "
+    "Meta to lead its superintelligence effort while Jason Droege became interim chief."
+    for i in range(12)
+)
+
+
+def rss(items: list[dict], title: str = "Tech Wire") -> bytes:
+    body = "".join(
+        f"<item><title>{i['title']}</title><link>{i['link']}</link>"
+        + (f"<guid>{i['guid']}</guid>" if "guid" in i else "")
+        + f"<pubDate>{i.get('date', 'Thu, 12 Jun 2025 10:00:00 GMT')}</pubDate>"
+        + f"<description>{i.get('summary', 'Scale AI news.')}</description></item>"
+        for i in items
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>'
+        f"<link>https://wire.example/</link>{body}</channel></rss>"
+    ).encode()
+
+
+WORDS = [
+    "regulators",
+    "investors",
+    "engineers",
+    "contract",
+    "annotation",
+    "pipeline",
+    "superintelligence",
+    "board",
+    "valuation",
+    "stake",
+    "customers",
+    "revenue",
+    "rivals",
+    "vendors",
+    "model",
+    "release",
+    "data",
+    "labeling",
+    "robotics",
+    "capacity",
+    "budget",
+    "inquiry",
+    "lawmakers",
+    "analysts",
+    "employees",
+    "founders",
+    "partners",
+    "outlook",
+]
+
+
+def distinct_text(seed: str) -> str:
+    """An article body of its own: different seeds give bodies far apart by SimHash."""
+    rng = random.Random(seed)
+    sentences = [
+        " ".join(rng.choice(WORDS) for _ in range(14)).capitalize() + "." for _ in range(40)
+    ]
+    return f"Scale AI and Meta: {seed}. " + " ".join(sentences)
+
+
+def page(title: str, text: str | None = None) -> bytes:
+    text = text if text is not None else distinct_text(title)
+    return (
+        f"<html><head><title>{title}</title></head><body><nav>Home | World | Tech</nav>"
+        f"<article><h1>{title}</h1><p>{text}</p></article><footer>(c) Wire</footer></body></html>"
+    ).encode()
+
+
+@pytest.fixture
+def server(settings):
+    settings.TRACKER_FETCH_ALLOWLIST = ["127.0.0.1"]
+    server = FeedServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def story():
+    return Story.objects.create(
+        slug="meta-scale-ai", title="Meta and Scale AI", include_terms="Scale AI\nAlexandr Wang"
+    )
+
+
+def subscribe(story: Story, url: str) -> Feed:
+    feed = Feed.objects.create(url=url)
+    feed.stories.add(story)
+    return feed
+
+
+def poll(feed: Feed) -> pipeline.PollOutcome:
+    """Poll now, whatever the schedule says, and return what happened."""
+    now = timezone.now()
+    pipeline.lease_feed(feed.pk, now, force=True)
+    outcome = pipeline.poll_feed(feed.pk, enqueued_at=now)
+    feed.refresh_from_db()
+    return outcome
+
+
+def items(server: FeedServer, n: int, prefix: str = "a") -> list[dict]:
+    made = []
+    for i in range(n):
+        path = f"/{prefix}/{i}"
+        server.route(
+            path, Response(200, page(f"Scale AI story {prefix} {i}"), {"Content-Type": "text/html"})
+        )
+        made.append(
+            {"title": f"Scale AI story {prefix} number {i} today", "link": server.url(path)}
+        )
+    return made
+
+
+def test_unchanged_feed_answers_304_and_stores_nothing(server, story):
+    url = server.route("/feed.xml", conditional(rss(items(server, 3)), "application/rss+xml"))
+    feed = subscribe(story, url)
+
+    first = poll(feed)
+    assert first.status == "ok" and len(first.new_articles) == 3
+    assert feed.etag and feed.title == "Tech Wire"
+
+    second = poll(feed)
+    assert second.status == "not_modified"
+    assert server.hits("/feed.xml")[-1].headers["if-none-match"] == feed.etag
+    assert Article.objects.count() == 3
+    assert PollLog.objects.filter(feed=feed, was_not_modified=True).count() == 1
+
+
+def test_a_changed_feed_stores_only_its_new_entries(server, story):
+    entries = items(server, 2)
+    server.route("/feed.xml", conditional(rss(entries), "application/rss+xml"))
+    feed = subscribe(story, server.url("/feed.xml"))
+    poll(feed)
+
+    server.route(
+        "/feed.xml", conditional(rss([*entries, *items(server, 1, "b")]), "application/rss+xml")
+    )
+    outcome = poll(feed)
+    assert len(outcome.new_articles) == 1
+    assert Article.objects.count() == 3
+    assert feed.last_new_entry_at is not None
+
+
+def test_a_feed_answering_304_is_still_fetched_in_full_once_a_day(server, story):
+    url = server.route("/feed.xml", conditional(rss(items(server, 1)), "application/rss+xml"))
+    feed = subscribe(story, url)
+    poll(feed)
+    Feed.objects.filter(pk=feed.pk).update(last_full_fetch_at=timezone.now() - dt.timedelta(days=2))
+    poll(feed)
+    assert "if-none-match" not in server.hits("/feed.xml")[-1].headers
+
+
+def test_the_same_article_in_two_feeds_is_stored_once_and_the_copy_points_at_it(server, story):
+    shared = items(server, 1)
+    first = subscribe(story, server.route("/one.xml", Response(200, rss(shared))))
+    second = subscribe(story, server.route("/two.xml", Response(200, rss(shared, "Other"))))
+    poll(first)
+    poll(second)
+    original, copy = Article.objects.order_by("pk")
+    assert original.review_state == ReviewState.PENDING
+    assert copy.review_state == ReviewState.DUPLICATE and copy.duplicate_of == original
+    assert copy.extraction_status == ExtractionStatus.SKIPPED
+
+
+def test_tracking_parameters_do_not_hide_a_duplicate(server, story):
+    link = items(server, 1)[0]
+    tagged = {**link, "link": link["link"] + "?utm_source=rss&utm_medium=feed"}
+    poll(subscribe(story, server.route("/one.xml", Response(200, rss([link])))))
+    poll(subscribe(story, server.route("/two.xml", Response(200, rss([tagged])))))
+    assert Article.objects.filter(review_state=ReviewState.DUPLICATE).count() == 1
+
+
+def test_the_same_story_from_another_outlet_is_recognised_by_its_title(server, story):
+    a = {"title": "Meta takes 49% of Scale AI for $14.3 billion", "link": "https://a.example/x"}
+    b = {
+        "title": "Meta takes 49% of Scale AI for $14.3 billion - Reuters",
+        "link": "https://b.example/y",
+    }
+    poll(subscribe(story, server.route("/one.xml", Response(200, rss([a])))))
+    poll(subscribe(story, server.route("/two.xml", Response(200, rss([b])))))
+    copy = Article.objects.get(url="https://b.example/y")
+    assert copy.review_state == ReviewState.DUPLICATE
+    assert copy.duplicate_of.url == "https://a.example/x"
+
+
+def test_a_rejected_story_coming_back_through_another_outlet_says_so(server, story):
+    a = {"title": "Scale AI rumours about a Meta deal swirl again", "link": "https://a.example/x"}
+    b = {
+        "title": "Scale AI rumours about a Meta deal swirl again | Wire",
+        "link": "https://b.example/y",
+    }
+    poll(subscribe(story, server.route("/one.xml", Response(200, rss([a])))))
+    Article.objects.update(review_state=ReviewState.REJECTED, reject_reason="opinion")
+
+    poll(subscribe(story, server.route("/two.xml", Response(200, rss([b])))))
+    back = Article.objects.get(url="https://b.example/y")
+    assert back.review_state == ReviewState.PENDING
+    assert back.previously_rejected.reject_reason == "opinion"
+
+
+def test_articles_below_the_threshold_are_kept_as_filtered_out(server, story):
+    off_topic = {
+        "title": "Gardening tips for the weekend ahead",
+        "link": "https://a.example/g",
+        "summary": "Tomatoes.",
+    }
+    poll(subscribe(story, server.route("/feed.xml", Response(200, rss([off_topic])))))
+    article = Article.objects.get()
+    assert article.review_state == ReviewState.FILTERED
+    assert article.extraction_status == ExtractionStatus.SKIPPED
+
+
+def test_a_story_without_include_terms_reviews_everything(server, story):
+    story.include_terms = ""
+    story.save()
+    off_topic = {"title": "Gardening tips for the weekend ahead", "link": "https://a.example/g"}
+    poll(subscribe(story, server.route("/feed.xml", Response(200, rss([off_topic])))))
+    assert Article.objects.get().review_state == ReviewState.PENDING
+
+
+def test_a_failing_feed_backs_off_and_one_success_resets_it(server, story):
+    server.route("/feed.xml", Response(500, b"oops"))
+    feed = subscribe(story, server.url("/feed.xml"))
+    before = timezone.now()
+    outcome = poll(feed)
+    assert outcome.status == "failed"
+    assert feed.consecutive_failures == 1 and feed.last_error_kind == "http"
+    assert "500" in feed.last_error
+    assert feed.next_poll_at >= before + dt.timedelta(minutes=4)
+    poll(feed)
+    assert feed.consecutive_failures == 2
+
+    server.route("/feed.xml", Response(200, rss(items(server, 1))))
+    poll(feed)
+    assert feed.consecutive_failures == 0 and feed.last_error_kind == "http"
+    assert feed.last_success_at is not None and feed.flagged_at is None
+
+
+def test_after_repeated_failures_a_feed_is_flagged_but_still_tried(server, story, settings):
+    settings.TRACKER_FLAG_AFTER_FAILURES = 2
+    server.route("/feed.xml", Response(503, b"down"))
+    feed = subscribe(story, server.url("/feed.xml"))
+    poll(feed)
+    assert feed.flagged_at is None
+    poll(feed)
+    assert feed.flagged_at is not None and feed.is_active
+    assert feed.next_poll_at <= timezone.now() + dt.timedelta(days=1, minutes=1)
+
+
+def test_retry_after_is_honoured(server, story):
+    server.route("/feed.xml", Response(429, b"slow down", {"Retry-After": "7200"}))
+    feed = subscribe(story, server.url("/feed.xml"))
+    before = timezone.now()
+    poll(feed)
+    assert feed.next_poll_at >= before + dt.timedelta(seconds=7200)
+
+
+def test_a_feed_that_returns_html_is_recorded_as_not_a_feed(server, story):
+    html = b"<html><head><title>Home</title></head><body><p>Welcome</p></body></html>"
+    feed = subscribe(
+        story, server.route("/feed.xml", Response(200, html, {"Content-Type": "text/html"}))
+    )
+    poll(feed)
+    assert feed.last_error_kind == "not_a_feed"
+    assert PollLog.objects.get(feed=feed).error_kind == "not_a_feed"
+
+
+def test_a_gone_feed_is_deactivated_with_the_reason(server, story):
+    feed = subscribe(story, server.route("/feed.xml", Response(410, b"gone")))
+    poll(feed)
+    assert not feed.is_active
+    assert "410" in feed.deactivated_reason
+
+
+def test_one_broken_feed_never_stops_the_others(server, story):
+    broken = subscribe(story, server.route("/broken.xml", Response(200, b"<rss><channel><item>")))
+    healthy = subscribe(story, server.route("/ok.xml", Response(200, rss(items(server, 2)))))
+    poll(broken)
+    poll(healthy)
+    assert healthy.consecutive_failures == 0
+    assert Article.objects.filter(feed=healthy).count() == 2
+
+
+def test_a_second_delivery_of_the_same_poll_does_nothing(server, story):
+    feed = subscribe(story, server.route("/feed.xml", Response(200, rss(items(server, 2)))))
+    now = timezone.now()
+    assert pipeline.poll_feed(feed.pk, enqueued_at=now).status == "ok"
+    assert pipeline.poll_feed(feed.pk, enqueued_at=now).status == "skipped"
+    assert len(server.hits("/feed.xml")) == 1
+
+
+def test_a_feed_claimed_by_a_live_worker_is_not_polled_twice(server, story):
+    feed = subscribe(story, server.route("/feed.xml", Response(200, rss(items(server, 1)))))
+    Feed.objects.filter(pk=feed.pk).update(poll_started_at=timezone.now())
+    assert pipeline.poll_feed(feed.pk).status == "skipped"
+    Feed.objects.filter(pk=feed.pk).update(
+        poll_started_at=timezone.now() - pipeline.RUN_LEASE - dt.timedelta(seconds=1)
+    )
+    assert pipeline.poll_feed(feed.pk).status == "ok"
+
+
+def test_due_feeds_are_leased_once_until_the_lease_runs_out(story):
+    feed = subscribe(story, "https://wire.example/feed.xml")
+    now = timezone.now()
+    assert pipeline.enqueue_due_feeds(now) == [feed.pk]
+    assert pipeline.enqueue_due_feeds(now) == []
+    assert pipeline.enqueue_due_feeds(now + pipeline.QUEUE_LEASE) == [feed.pk]
+
+
+def test_extraction_stores_the_main_text_and_runs_once(server, story):
+    feed = subscribe(story, server.route("/feed.xml", Response(200, rss(items(server, 1)))))
+    [article_id] = poll(feed).new_articles
+    assert pipeline.extract_article(article_id) == "full"
+    article = Article.objects.get(pk=article_id)
+    assert "Scale AI and Meta: Scale AI story a 0." in article.text
+    assert "Home | World" not in article.text
+    assert article.fingerprint is not None
+    assert pipeline.extract_article(article_id) == "full"
+    assert len(server.hits("/a/0")) == 1
+
+
+def test_a_failed_extraction_keeps_the_article_reviewable_with_the_reason(server, story):
+    entry = {
+        "title": "Scale AI page that vanished",
+        "link": server.url("/missing"),
+        "summary": "Scale AI summary kept.",
+    }
+    feed = subscribe(story, server.route("/feed.xml", Response(200, rss([entry]))))
+    [article_id] = poll(feed).new_articles
+    server.route("/missing", Response(404, b"nope"))
+    assert pipeline.extract_article(article_id) == "failed"
+    article = Article.objects.get(pk=article_id)
+    assert article.review_state == ReviewState.PENDING
+    assert "404" in article.extraction_error
+    assert "Scale AI summary kept." in article.summary
+
+
+def test_a_syndicated_copy_with_another_title_is_caught_by_its_body(server, story):
+    html = {"Content-Type": "text/html"}
+    server.route("/x", Response(200, page("Meta buys into Scale AI", ARTICLE_TEXT), html))
+    server.route("/y", Response(200, page("Scale AI gets Meta money", ARTICLE_TEXT), html))
+    one = {"title": "Meta buys into Scale AI", "link": server.url("/x")}
+    two = {"title": "Scale AI gets Meta money", "link": server.url("/y")}
+    [first] = poll(
+        subscribe(story, server.route("/one.xml", Response(200, rss([one]))))
+    ).new_articles
+    [second] = poll(
+        subscribe(story, server.route("/two.xml", Response(200, rss([two]))))
+    ).new_articles
+    pipeline.extract_article(first)
+    pipeline.extract_article(second)
+    copy = Article.objects.get(pk=second)
+    assert copy.review_state == ReviewState.DUPLICATE and copy.duplicate_of_id == first
+
+
+def test_private_addresses_are_refused_and_the_reason_recorded(story, settings):
+    settings.TRACKER_FETCH_ALLOWLIST = []
+    feed = subscribe(story, "http://127.0.0.1:9/feed.xml")
+    poll(feed)
+    assert feed.last_error_kind == "blocked"
