@@ -160,7 +160,7 @@ def test_the_queue_marks_an_article_like_one_rejected_before_with_the_reason(sta
 
     html = staff.get(QUEUE).content.decode()
 
-    assert "✕ Opinion: a column" in html
+    assert "✕ rejected before: Opinion: a column" in html
 
 
 @pytest.mark.parametrize(

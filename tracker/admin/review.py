@@ -22,6 +22,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString, mark_safe
@@ -204,13 +205,11 @@ class BulkRejectForm(forms.Form):
 class ArticleAdmin(admin.ModelAdmin):
     list_display = [
         "headline",
-        "outlet",
-        "published_at",
+        "outlet_and_text",
+        "published",
         "terms",
         "suggestion",
-        "extraction_status",
         "other_outlets",
-        "earlier_rejection",
         "review_state",
         "story",
     ]
@@ -264,7 +263,32 @@ class ArticleAdmin(admin.ModelAdmin):
     def has_review_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(services.REVIEW)
 
+    def get_list_display(self, request: HttpRequest) -> list[str]:
+        # The queue of one story needs neither the story nor the state on each row.
+        columns = list(self.list_display)
+        if request.GET.get(ReviewStateFilter.parameter_name, ReviewState.PENDING) == (
+            ReviewState.PENDING
+        ):
+            columns.remove("review_state")
+        if "story__id__exact" in request.GET:
+            columns.remove("story")
+        return columns
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        pending = request.GET.get(ReviewStateFilter.parameter_name) in (None, ReviewState.PENDING)
+        extra_context = {
+            "title": "Review queue" if pending else "Articles",
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context)
+
     # Columns
+
+    @admin.display(description="published", ordering="published_at")
+    def published(self, article: Article) -> str:
+        if article.published_at is None:
+            return "–"
+        return date_format(timezone.localtime(article.published_at), "j M Y, H:i")
 
     @admin.display(description="title", ordering="title")
     def headline(self, article: Article) -> str:
@@ -272,8 +296,17 @@ class ArticleAdmin(admin.ModelAdmin):
 
     @admin.display(description="terms · score", ordering="relevance_score")
     def terms(self, article: Article) -> str:
+        """Why the article is here: the story's terms it matched, its score, and an
+        earlier rejection of the same story with that rejection's reason."""
         terms = ", ".join(str(t) for t in (article.matched_terms or [])[:4])
-        return f"{terms} · {article.relevance_score:g}" if terms else f"{article.relevance_score:g}"
+        text = f"{terms} · {article.relevance_score:g}" if terms else f"{article.relevance_score:g}"
+        if not article.previously_rejected_id:
+            return text
+        reason = RejectReason(article._earlier_reason).label if article._earlier_reason else ""
+        note = f": {article._earlier_note}" if article._earlier_note else ""
+        return format_html(
+            '{}<br><span class="review-earlier">✕ rejected before: {}{}</span>', text, reason, note
+        )
 
     @admin.display(description="suggested event", ordering="suggestion_score")
     def suggestion(self, article: Article) -> str:
@@ -281,17 +314,17 @@ class ArticleAdmin(admin.ModelAdmin):
             return "–"
         return f"{article._suggested_title} ({article.suggestion_score:.2f})"
 
+    @admin.display(description="outlet · text", ordering="outlet")
+    def outlet_and_text(self, article: Article) -> str:
+        return format_html(
+            '{}<br><span class="quiet">{}</span>',
+            article.outlet or "–",
+            article.get_extraction_status_display(),
+        )
+
     @admin.display(description="other outlets", ordering="_other_outlets")
     def other_outlets(self, article: Article) -> int:
         return article._other_outlets
-
-    @admin.display(description="previously rejected")
-    def earlier_rejection(self, article: Article) -> str:
-        if not article.previously_rejected_id:
-            return ""
-        reason = RejectReason(article._earlier_reason).label if article._earlier_reason else ""
-        note = f": {article._earlier_note}" if article._earlier_note else ""
-        return format_html('<span class="review-earlier">✕ {}{}</span>', reason, note)
 
     # Pages
 
