@@ -9,7 +9,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from config import embedded_redis
 from config.env import env_bool, env_int, env_list, env_str
@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "simple_history",
     "tracker",
 ]
@@ -137,6 +138,16 @@ EMBEDDED_REDIS = not REDIS_URL
 if EMBEDDED_REDIS:
     REDIS_URL = embedded_redis.url(VAR_DIR)
 
+# Cached public pages and the versions that invalidate them (tracker.cache), shared
+# by every process; redis-py spells the embedded server's socket unix://.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": embedded_redis.redis_client_url(REDIS_URL),
+        "KEY_PREFIX": "cache",
+    }
+}
+
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -150,7 +161,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # again; keep it well above the longest task time limit.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_DEFAULT_QUEUE = "poll"
-CELERY_TASK_QUEUES = (Queue("poll"), Queue("extract"))
+# Each queue gets its own exchange and key: queues declared bare would share the
+# default queue's exchange and binding, and every message would reach both.
+CELERY_TASK_QUEUES = (
+    Queue("poll", Exchange("poll"), routing_key="poll"),
+    Queue("extract", Exchange("extract"), routing_key="extract"),
+)
 # Polling and extraction have their own queues so a flood of article pages
 # never delays the feed polls behind it.
 CELERY_TASK_ROUTES = {
