@@ -26,7 +26,8 @@ run: $(STAMP)
 	@echo "  Admin: http://$(HOST):$(PORT)/admin/  (user: admin)"
 	@echo "  Ctrl-C stops the web server, the worker, beat and the embedded Redis."
 	@echo ""
-	@DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho -f Procfile start
+	@DEBUG=$${DEBUG:-1} WEB_HOST=$(HOST) WEB_PORT=$(PORT) TRACKER_REDIS_AUTOSTART=0 \
+		$(VENV)/bin/honcho -f Procfile start
 
 # The suite needs no service: SQLite and an embedded Redis under var/test.
 # It runs with production settings (DEBUG off) but for the HTTPS redirect.

@@ -6,6 +6,7 @@ config.embedded_redis`` runs it in the foreground (what `make run` does);
 ``ensure_running()`` starts it in the background for one-off commands.
 """
 
+import fcntl
 import hashlib
 import os
 import socket
@@ -70,12 +71,33 @@ def server_command(var_dir: Path, *, daemonize: bool, persist: bool = True) -> l
     return command
 
 
+def lock(var_dir: Path) -> int | None:
+    """Take var/redis.lock without waiting; None when another process holds it.
+    The running server inherits the descriptor, so the lock lives exactly as long
+    as the server: two processes can never start two servers on one socket."""
+    fd = os.open(Path(var_dir) / "redis.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
 def ensure_running(var_dir: Path, timeout: float = 10.0) -> Path:
-    """Start the embedded server in the background unless it answers already."""
+    """Start the embedded server in the background unless one answers already or
+    is being started. With TRACKER_REDIS_AUTOSTART=0 (set by `make run`, whose own
+    supervisor runs the server) it only returns the socket path."""
     sock = socket_path(var_dir)
-    if is_running(sock):
+    if is_running(sock) or os.environ.get("TRACKER_REDIS_AUTOSTART") == "0":
         return sock
-    subprocess.run(server_command(var_dir, daemonize=True), check=True)  # noqa: S603
+    Path(var_dir).mkdir(parents=True, exist_ok=True)
+    fd = lock(var_dir)
+    if fd is not None:
+        try:
+            subprocess.run(server_command(var_dir, daemonize=True), check=True, pass_fds=(fd,))  # noqa: S603
+        finally:
+            os.close(fd)
     wait_until_running(sock, timeout)
     return sock
 
@@ -97,11 +119,14 @@ def main() -> None:
         while True:
             time.sleep(3600)
     var_dir = Path(settings.VAR_DIR)
+    var_dir.mkdir(parents=True, exist_ok=True)
     sock = socket_path(var_dir)
-    if is_running(sock):
-        print(f"embedded Redis already answers on {sock}; leaving it be.", flush=True)
+    fd = lock(var_dir)
+    if fd is None:
+        print(f"embedded Redis already runs on {sock}; leaving it be.", flush=True)
         while True:
             time.sleep(3600)
+    os.set_inheritable(fd, True)
     command = server_command(var_dir, daemonize=False)
     os.execv(command[0], command)  # noqa: S606
 

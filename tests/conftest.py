@@ -39,10 +39,13 @@ def redis_server():
     var_dir = Path(settings.VAR_DIR)
     sock = embedded_redis.socket_path(var_dir)
     process = None
-    if not embedded_redis.is_running(sock):
+    var_dir.mkdir(parents=True, exist_ok=True)
+    lock = None if embedded_redis.is_running(sock) else embedded_redis.lock(var_dir)
+    if lock is not None:
         command = embedded_redis.server_command(var_dir, daemonize=False, persist=False)
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603
-        embedded_redis.wait_until_running(sock)
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, pass_fds=(lock,))  # noqa: S603
+        os.close(lock)
+    embedded_redis.wait_until_running(sock)
     yield settings.REDIS_URL
     if process is not None:
         process.terminate()
