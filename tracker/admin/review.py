@@ -15,7 +15,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AdminDateWidget, ForeignKeyRawIdWidget
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -55,6 +55,26 @@ def clean_html(markup: str) -> SafeString:
     """Feed HTML made safe to show, whatever wrote the row: sanitized again here,
     at render time, with nh3's allow-list (links get rel="noopener noreferrer")."""
     return mark_safe(nh3.clean(markup or ""))  # noqa: S308 - nh3 output is safe HTML
+
+
+# What a row of the queue shows; the article's text and the feed's HTML stay unread.
+QUEUE_COLUMNS = [
+    "title",
+    "url",
+    "guid",
+    "outlet",
+    "published_at",
+    "matched_terms",
+    "relevance_score",
+    "suggestion_score",
+    "extraction_status",
+    "review_state",
+    "story__title",
+    "story__slug",
+    "suggested_event__title",
+    "previously_rejected__reject_reason",
+    "previously_rejected__reject_note",
+]
 
 
 class ReviewStateFilter(admin.SimpleListFilter):
@@ -219,21 +239,22 @@ class ArticleAdmin(admin.ModelAdmin):
         ReviewStateFilter,
         ScoreBandFilter,
         "extraction_status",
+        ("published_at", admin.DateFieldListFilter),
         ("reviewed_at", admin.DateFieldListFilter),
         ("created_at", admin.DateFieldListFilter),
     ]
-    list_select_related = ["story"]
+    list_select_related = ["story", "suggested_event", "previously_rejected"]
     list_per_page = 50
     search_fields = ["title", "outlet", "url", "author"]
-    date_hierarchy = "published_at"
     actions = ["reject_selected"]
     review_template = "admin/tracker/article/review.html"
     reject_selected_template = "admin/tracker/article/reject_selected.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Article]:
-        # Other outlets carrying the same story, the suggested event's title and an
-        # earlier rejection's reason come with the rows: a page of the queue costs
-        # the same few queries however long the queue is.
+        # Other outlets carrying the same story come as a subquery, the suggested
+        # event and an earlier rejection through joins that the page's counts leave
+        # out, and only the columns shown are read: a page of the queue costs the
+        # same few queries however long the queue is.
         other_outlets = (
             Article.objects.filter(duplicate_of=OuterRef("pk"))
             .exclude(outlet=OuterRef("outlet"))
@@ -245,13 +266,9 @@ class ArticleAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(
-                _other_outlets=Coalesce(Subquery(other_outlets), 0),
-                _suggested_title=F("suggested_event__title"),
-                _earlier_reason=F("previously_rejected__reject_reason"),
-                _earlier_note=F("previously_rejected__reject_note"),
-            )
-            .defer("text", "summary", "metadata", "extraction_error")
+            .select_related(*self.list_select_related)
+            .only(*QUEUE_COLUMNS)
+            .annotate(_other_outlets=Coalesce(Subquery(other_outlets), 0))
         )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -300,19 +317,20 @@ class ArticleAdmin(admin.ModelAdmin):
         earlier rejection of the same story with that rejection's reason."""
         terms = ", ".join(str(t) for t in (article.matched_terms or [])[:4])
         text = f"{terms} · {article.relevance_score:g}" if terms else f"{article.relevance_score:g}"
-        if not article.previously_rejected_id:
+        earlier = article.previously_rejected
+        if earlier is None:
             return text
-        reason = RejectReason(article._earlier_reason).label if article._earlier_reason else ""
-        note = f": {article._earlier_note}" if article._earlier_note else ""
+        reason = earlier.get_reject_reason_display()
+        note = f": {earlier.reject_note}" if earlier.reject_note else ""
         return format_html(
             '{}<br><span class="review-earlier">✕ rejected before: {}{}</span>', text, reason, note
         )
 
     @admin.display(description="suggested event", ordering="suggestion_score")
     def suggestion(self, article: Article) -> str:
-        if not article._suggested_title:
+        if article.suggested_event is None:
             return "–"
-        return f"{article._suggested_title} ({article.suggestion_score:.2f})"
+        return f"{article.suggested_event.title} ({article.suggestion_score:.2f})"
 
     @admin.display(description="outlet · text", ordering="outlet")
     def outlet_and_text(self, article: Article) -> str:
