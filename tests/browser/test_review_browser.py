@@ -107,6 +107,7 @@ def test_an_editor_accepts_an_article_into_the_closing_and_the_public_page_cites
     page.fill("#id_password", "pw-editor")
     page.click("input[type=submit]")
     page.wait_for_selector("#review-dashboard")
+    page.screenshot(path=str(artifacts_dir / "review-dashboard.png"), full_page=True)
 
     page.click(f'#review-dashboard a[title="Pending articles of {seeded_story.title}"]')
     page.wait_for_selector("#result_list")
