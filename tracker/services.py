@@ -3,7 +3,6 @@ command) calls these, so a behaviour lives in one place."""
 
 import datetime as dt
 import html
-import re
 from dataclasses import dataclass, field
 
 import nh3
@@ -103,6 +102,12 @@ STATE_OF_ACTION = {
     ReviewAction.DUPLICATE: ReviewState.DUPLICATE,
 }
 
+DONE_TO_ARTICLE = {
+    ReviewState.ACCEPTED: "accepted",
+    ReviewState.REJECTED: "rejected",
+    ReviewState.DUPLICATE: "marked as a duplicate",
+}
+
 REVIEW = "tracker.review_article"
 ACCEPT_PERMISSIONS = (REVIEW, "tracker.add_citation", "tracker.add_source")
 CREATE_EVENT_PERMISSIONS = (*ACCEPT_PERMISSIONS, "tracker.add_event")
@@ -129,10 +134,10 @@ def describe_state(article: Article) -> str:
         return "waiting for review"
     if article.review_state == ReviewState.FILTERED:
         return "filtered out by the story's terms"
-    label = article.get_review_state_display().lower()
+    done = DONE_TO_ARTICLE.get(article.review_state, article.review_state)
     if article.reviewed_at is None:
-        return f"{label} by ingestion"
-    return f"{label} by {_who(article.reviewed_by)} at {_when(article.reviewed_at)}"
+        return f"{done} by ingestion"
+    return f"{done} by {_who(article.reviewed_by)} at {_when(article.reviewed_at)}"
 
 
 def _take(article: Article, state: str, user, now: dt.datetime, **fields) -> None:
@@ -213,10 +218,11 @@ def plain_text(markup: str) -> str:
 
 
 def first_paragraph(article: Article) -> str:
-    """The article's first paragraph of extracted text, or its feed summary as text."""
-    for paragraph in re.split(r"\n\s*\n|\n", article.text):
-        if paragraph.strip():
-            return paragraph.strip()
+    """The article's first paragraph (extracted text has one paragraph a line), or
+    its feed summary as text when nothing was extracted."""
+    for line in article.text.splitlines():
+        if line.strip():
+            return line.strip()
     return plain_text(article.summary)
 
 
