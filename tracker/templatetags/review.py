@@ -2,7 +2,7 @@
 
 from django import template
 
-from tracker.admin import review
+from tracker.admin import dashboard, review
 
 register = template.Library()
 
@@ -10,7 +10,7 @@ register = template.Library()
 @register.simple_tag
 def review_dashboard() -> dict:
     """Usage: {% review_dashboard as dashboard %} (the numbers per story)."""
-    return review.story_dashboard()
+    return dashboard.story_dashboard()
 
 
 @register.filter
