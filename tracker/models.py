@@ -19,7 +19,7 @@ from tracker.ingestion.dedupe import canonical_url
 
 def split_terms(text: str) -> list[str]:
     """Terms are entered one per line (or comma-separated); blanks are ignored."""
-    terms = []
+    terms: list[str] = []
     for line in text.replace(",", "\n").splitlines():
         term = line.strip()
         if term and term.lower() not in (t.lower() for t in terms):

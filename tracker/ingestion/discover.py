@@ -44,8 +44,10 @@ def discover_feeds(html: bytes | str, *, base_url: str) -> list[tuple[str, str]]
     text = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
     finder = _LinkFinder(base_url)
     finder.feed(text)
-    seen: set[str] = set()
-    return [(u, t) for u, t in finder.found if not (u in seen or seen.add(u))]
+    unique: dict[str, str] = {}
+    for found_url, title in finder.found:
+        unique.setdefault(found_url, title)
+    return list(unique.items())
 
 
 @dataclass(frozen=True)
@@ -98,4 +100,5 @@ def write_opml(title: str, groups: dict[str, list[OutlineFeed]]) -> bytes:
                 attributes["htmlUrl"] = feed.site_url
             ET.SubElement(folder, "outline", attributes)
     ET.indent(root)
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return data + b"\n"

@@ -25,8 +25,9 @@ from tracker.ingestion import dedupe, relevance, schedule, suggest
 from tracker.ingestion.discover import discover_feeds
 from tracker.ingestion.errors import GONE, INTERNAL, NOT_A_FEED, IngestionError
 from tracker.ingestion.extract import extract_article as extract_text
-from tracker.ingestion.fetch import fetch
+from tracker.ingestion.fetch import FetchResult, fetch
 from tracker.ingestion.parse import ParsedEntry, ParsedFeed, parse_feed, plain_text
+from tracker.logging import log_context
 from tracker.models import (
     Article,
     ErrorKind,
@@ -70,15 +71,24 @@ class PollOutcome:
     error: str = ""
 
 
-def _fetch(url: str, *, gate: Gate | None, max_bytes: int, accept: str, **validators: str):
+def _fetch(
+    url: str,
+    *,
+    gate: Gate | None,
+    max_bytes: int,
+    accept: str,
+    etag: str = "",
+    last_modified: str = "",
+) -> FetchResult:
     return fetch(
         url,
+        etag=etag,
+        last_modified=last_modified,
         max_bytes=max_bytes,
         user_agent=settings.TRACKER_USER_AGENT,
         allowlist=settings.TRACKER_FETCH_ALLOWLIST,
         accept=accept,
         host_gate=gate,
-        **validators,
     )
 
 
@@ -161,6 +171,16 @@ def poll_feed(
 ) -> PollOutcome:
     """Poll one feed. New articles that need their page are passed to
     ``on_new_articles`` after the transaction that stored them commits."""
+    with log_context(feed_id=feed_id):
+        return _poll_feed(feed_id, enqueued_at, gate, on_new_articles)
+
+
+def _poll_feed(
+    feed_id: int,
+    enqueued_at: dt.datetime | None,
+    gate: Gate | None,
+    on_new_articles: Callable[[list[int]], None] | None,
+) -> PollOutcome:
     now = timezone.now()
     feed = claim_feed(feed_id, now, enqueued_at or now)
     if feed is None:
@@ -220,7 +240,12 @@ def _poll_claimed(feed: Feed, now: dt.datetime, log: PollLog, gate: Gate | None)
     log.new_articles = new_count
     logger.info(
         "polled feed",
-        extra={"feed_id": feed.pk, "entries": len(parsed.entries), "new": new_count},
+        extra={
+            "feed_id": feed.pk,
+            "entries": len(parsed.entries),
+            "new": new_count,
+            "article_ids": new_ids,
+        },
     )
     return PollOutcome(feed.pk, "ok", new_articles=new_ids, entries_seen=len(parsed.entries))
 
@@ -471,6 +496,11 @@ def extract_article(article_id: int, *, gate: Gate | None = None) -> str:
     article = Article.objects.select_related("story").filter(pk=article_id).first()
     if article is None or article.extraction_status != ExtractionStatus.PENDING:
         return article.extraction_status if article else "missing"
+    with log_context(article_id=article.pk, feed_id=article.feed_id):
+        return _extract_pending(article, gate)
+
+
+def _extract_pending(article: Article, gate: Gate | None) -> str:
     try:
         result = _fetch(
             article.url, gate=gate, max_bytes=settings.TRACKER_MAX_PAGE_BYTES, accept=PAGE_ACCEPT
@@ -500,6 +530,10 @@ def extract_article(article_id: int, *, gate: Gate | None = None) -> str:
             updates["review_state"] = ReviewState.DUPLICATE
     Article.objects.filter(pk=article.pk, extraction_status=ExtractionStatus.PENDING).update(
         **updates
+    )
+    logger.info(
+        "extracted article",
+        extra={"status": extracted.status, "duplicate_of": getattr(original, "pk", None)},
     )
     return extracted.status
 
@@ -533,6 +567,10 @@ def _extraction_failed(article: Article, reason: str) -> str:
         extraction_status=ExtractionStatus.FAILED,
         extraction_error=reason[:2000],
         extracted_at=timezone.now(),
+    )
+    logger.warning(
+        "article extraction failed",
+        extra={"article_id": article.pk, "feed_id": article.feed_id, "reason": reason[:200]},
     )
     return ExtractionStatus.FAILED
 
