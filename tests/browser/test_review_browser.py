@@ -102,6 +102,13 @@ def test_an_editor_accepts_an_article_into_the_closing_and_the_public_page_cites
     live_server, page, editor, seeded_story, pending_article, more_of_the_queue, artifacts_dir
 ):
     page.set_viewport_size({"width": 1600, "height": 1000})
+    refused = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security" in message.text else None
+        ),
+    )
     page.goto(f"{live_server.url}/admin/login/?next=/admin/")
     page.fill("#id_username", "editor")
     page.fill("#id_password", "pw-editor")
@@ -121,7 +128,11 @@ def test_an_editor_accepts_an_article_into_the_closing_and_the_public_page_cites
     )
     page.screenshot(path=str(artifacts_dir / "review-article.png"), full_page=True)
 
-    page.fill("#event-search", "49%")
+    page.fill("#event-search", "49% stake")
+    shown = page.eval_on_selector_all(
+        "#id_accept-event option:not([hidden])", "options => options.map(o => o.text)"
+    )
+    assert shown == ["June 2025 — Meta takes a 49% stake in Scale AI"]
     page.fill("#id_accept-quote", "Meta Platforms has finalized a $14.3 billion investment.")
     page.fill("#id_accept-attributed_to", "")
     page.click("#accept-button")
@@ -132,3 +143,4 @@ def test_an_editor_accepts_an_article_into_the_closing_and_the_public_page_cites
     assert citation.event.slug == "closing"
     page.goto(f"{live_server.url}/stories/meta-scale-ai/events/closing/")
     assert "Meta finalizes $14.3 billion investment in Scale AI" in page.inner_text("main")
+    assert refused == []
