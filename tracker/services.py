@@ -38,7 +38,10 @@ def set_event_status(events: QuerySet[Event], status: str) -> int:
     """Publish or unpublish; saves each event so its history and published_at follow.
     Returns how many events changed (those already in ``status`` are left alone)."""
     changed = 0
-    for event in events.select_for_update().exclude(status=status):
+    # The ids first: the admin's queryset carries annotations, and PostgreSQL
+    # refuses FOR UPDATE on a grouped query.
+    ids = list(events.exclude(status=status).values_list("pk", flat=True))
+    for event in Event.objects.select_for_update().filter(pk__in=ids):
         event.status = status
         event.save()
         changed += 1
