@@ -122,3 +122,16 @@ def test_event_dates_entered_mid_month_are_kept_as_the_month(staff_client):
     event.save()
     response = staff_client.get(reverse("admin:tracker_event_changelist"))
     assert "June 2025" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_poll_now_sends_the_selected_feeds_to_the_workers(client, editor, redis_client):
+    client.force_login(editor)
+    feeds = [Feed.objects.create(url=f"https://wire.example/{i}.xml") for i in range(2)]
+    response = client.post(
+        reverse("admin:tracker_feed_changelist"),
+        {"action": "poll_now", "_selected_action": [f.pk for f in feeds]},
+        follow=True,
+    )
+    assert "Sent 2 feed(s) to the workers" in response.content.decode()
+    assert redis_client.llen("poll") == 2

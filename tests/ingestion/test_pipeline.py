@@ -373,3 +373,13 @@ def test_private_addresses_are_refused_and_the_reason_recorded(story, settings):
     feed = subscribe(story, "http://127.0.0.1:9/feed.xml")
     poll(feed)
     assert feed.last_error_kind == "blocked"
+
+
+def test_only_the_newest_poll_logs_are_kept(server, story, settings):
+    settings.TRACKER_POLL_LOG_KEEP = 3
+    feed = subscribe(story, server.route("/feed.xml", Response(500, b"down")))
+    for _ in range(5):
+        poll(feed)
+    logs = PollLog.objects.filter(feed=feed)
+    assert logs.count() == 3
+    assert feed.consecutive_failures == 5
