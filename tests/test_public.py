@@ -3,14 +3,31 @@
 import datetime as dt
 import itertools
 import re
+import uuid
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from tracker.cache import local_pages
 from tracker.models import Citation, Claim, ClaimValue, Entity, Event, Source, Story
 
 _n = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings):
+    """A fresh in-memory cache for each test: the shared Redis cache would carry
+    versions and pages from one test into the next."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"tests-{uuid.uuid4()}",
+        }
+    }
+    local_pages.clear()
+    yield
+    local_pages.clear()
 
 
 # --- Builders ------------------------------------------------------------------
@@ -91,7 +108,10 @@ def assert_headings_in_order(html: str) -> None:
 
 
 def positions(html: str, *needles: str) -> list[int]:
-    found = [html.find(needle) for needle in needles]
+    """Where each needle first occurs in the page's main content (the head
+    repeats titles in its metadata)."""
+    start = max(html.find("<main"), 0)
+    found = [html.find(needle, start) for needle in needles]
     assert -1 not in found, [n for n, p in zip(needles, found, strict=True) if p == -1]
     return found
 
@@ -376,7 +396,22 @@ def test_the_timeline_query_count_does_not_grow_with_events(client):
 
     assert text_of(response).count('<article class="event ') == 30
     assert len(large) == len(small)
-    assert len(large) <= 10
+    assert len(large) <= 12
+
+
+@pytest.mark.django_db
+def test_with_cards_cached_a_changed_story_costs_the_same_few_queries_at_any_size(client):
+    """A change re-renders the page but reuses the cards of unchanged events."""
+    sizes = {}
+    for n in (3, 30):
+        s = timeline_with(n)
+        client.get(f"/stories/big-{n}/")
+        s.save()  # a new story version: the page is rendered again
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/stories/big-{n}/").status_code == 200
+        sizes[n] = len(queries)
+
+    assert sizes[3] == sizes[30] <= 7
 
 
 @pytest.mark.django_db
@@ -476,3 +511,471 @@ def test_stored_text_is_escaped_everywhere(client):
         html = text_of(client.get(url))
         assert "<script>" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+# --- Dates and certainty ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_every_precision_span_and_certainty_is_shown_as_known(client):
+    s = story(slug="deal")
+    shown = {
+        "12 June 2025": {"occurred_on": dt.date(2025, 6, 12)},
+        "June 2025": {"occurred_on": dt.date(2025, 6, 20), "precision": "month"},
+        "Q1 2026": {"occurred_on": dt.date(2026, 2, 14), "precision": "quarter"},
+        "Summer 2026, expected": {
+            "occurred_on": dt.date(2026, 7, 1),
+            "precision": "season",
+            "certainty": "expected",
+        },
+        "Winter 2025–26": {"occurred_on": dt.date(2026, 1, 10), "precision": "season"},
+        "about 2016": {
+            "occurred_on": dt.date(2016, 5, 1),
+            "precision": "year",
+            "is_approximate": True,
+        },
+        "June 2025 – August 2025": {
+            "occurred_on": dt.date(2025, 6, 1),
+            "precision": "month",
+            "ends_on": dt.date(2025, 8, 1),
+        },
+    }
+    for n, fields in enumerate(shown.values()):
+        event(s, f"Precision {n}", **fields)
+    event(s, "Confirmed one", certainty="confirmed")
+    event(s, "Reported one", certainty="reported")
+    event(s, "Denied one", certainty="denied")
+
+    html = text_of(client.get("/stories/deal/"))
+
+    for label in shown:
+        assert f">{label}</time>" in html, label
+    assert '<time datetime="2026-01">Q1 2026</time>' in html
+    assert '<time datetime="2016">about 2016</time>' in html
+    for certainty, label in [
+        ("confirmed", "Confirmed"),
+        ("reported", "Reported"),
+        ("expected", "Expected"),
+        ("denied", "Denied or retracted"),
+    ]:
+        assert f'<span class="badge badge--{certainty}">{label}</span>' in html
+        assert f'<article class="event event--{certainty} ' in html
+
+
+# --- Independent outlets -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_independent_outlets_count_syndicated_copies_once(client):
+    s = story(slug="deal")
+    e = event(s, slug="stake")
+    cite(e, source(publisher="Reuters", title="Meta to invest in Scale AI, sources say"))
+    # Relays Reuters: Reuters' report again.
+    cite(e, source(publisher="The Verge", title="Meta bets big on data"), attributed_to="Reuters")
+    # The same wire headline under another masthead.
+    cite(
+        e,
+        source(
+            publisher="Yahoo Finance", title="Meta to invest in Scale AI, sources say - Reuters"
+        ),
+    )
+    cite(e, source(publisher="the  reuters", title="Another angle entirely on the deal"))
+    cite(e, source(publisher="Bloomberg", title="Inside the Scale deal"))
+    # No publisher printed: each document is its own outlet.
+    cite(e, source(publisher="", title="An explainer", document="000.txt"))
+    cite(e, source(publisher="", title="Another explainer", document="001.txt"))
+
+    html = text_of(client.get("/stories/deal/"))
+    page = text_of(client.get("/stories/deal/events/stake/"))
+
+    assert "7 sources · <span" in html
+    assert "4 independent outlets" in html
+    assert "Carried by 4 independent outlets across 7 sources" in page
+
+
+@pytest.mark.django_db
+def test_several_sources_of_one_outlet_are_called_one_outlet(client):
+    s = story(slug="deal")
+    e = event(s)
+    cite(e, source(publisher="Reuters", title="First Reuters story on the deal"))
+    cite(e, source(publisher="Reuters", title="Second Reuters story, a week later"))
+    cite(event(s), source(publisher="Reuters", title="Alone"))
+
+    html = text_of(client.get("/stories/deal/"))
+
+    assert '2 sources · <span class="event__outlets">one outlet</span>' in html
+    assert "independent outlets" not in html
+
+
+@pytest.mark.django_db
+def test_the_versions_of_a_disputed_claim_open_in_place_with_their_sources(client):
+    s = story(slug="deal")
+    e = event(s, slug="stake")
+    reuters = cite(e, source(publisher="Reuters", title="One"))
+    blog = cite(e, source(publisher="", title="A blog post"), attributed_to="Bloomberg")
+    c = claim(
+        e,
+        "Investment",
+        {"value": "$14.3 billion", "is_preferred": True, "citations": [reuters]},
+        {"value": "$15 billion", "citations": [blog]},
+    )
+
+    html = text_of(client.get("/stories/deal/"))
+
+    details = html[html.index('<details class="differ">') : html.index("</details>")]
+    assert "<summary>" in details and "Investment: 2 versions" in details
+    assert "<strong>$14.3 billion</strong>" in details and "(preferred)" in details
+    assert "— Reuters</li>" in details
+    assert "<strong>$15 billion</strong> — A blog post (per Bloomberg)" in details
+    assert f'href="/stories/deal/events/stake/#claim-{c.pk}"' in details
+
+
+# --- What changed ---------------------------------------------------------------------------
+
+LONG_AGO = dt.datetime(2025, 1, 10, 9, 0, tzinfo=dt.UTC)
+
+
+def days_ago(days: int) -> dt.datetime:
+    return dt.datetime.now(tz=dt.UTC) - dt.timedelta(days=days)
+
+
+@pytest.mark.django_db
+def test_new_and_updated_marks_follow_publication_and_public_changes(client):
+    import time_machine
+
+    s = story(slug="deal")
+    with time_machine.travel(days_ago(30)):
+        quiet = event(s, "Quiet old event")
+        edited = event(s, "Edited old event", occurred_on=dt.date(2025, 6, 1), precision="month")
+        cited = event(s, "Newly sourced event")
+    with time_machine.travel(days_ago(2)):
+        edited.occurred_on = dt.date(2025, 6, 12)
+        edited.precision = "day"
+        edited.save()
+        cite(cited, source(publisher="Reuters", title="Late confirmation"))
+    fresh = event(s, "Fresh event")
+
+    html = text_of(client.get("/stories/deal/"))
+
+    def card(e: Event) -> str:
+        start = html.index(f'id="event-{e.slug}"')
+        return html[start : html.index("</article>", start)]
+
+    assert "badge--new" not in card(quiet) and "badge--updated" not in card(quiet)
+    assert '<span class="badge badge--updated">Updated</span>' in card(edited)
+    assert '<span class="badge badge--updated">Updated</span>' in card(cited)
+    assert '<span class="badge badge--new">New</span>' in card(fresh)
+    assert "What changed: 1 new, 2 updated in the last 7 days" in html
+
+
+@pytest.mark.django_db
+def test_what_changed_lists_dated_public_notes_and_nothing_from_drafts(client, editor):
+    import time_machine
+
+    s = story(slug="deal")
+    with time_machine.travel(LONG_AGO):
+        e = event(
+            s,
+            "Meta invests",
+            slug="invests",
+            occurred_on=dt.date(2025, 6, 1),
+            precision="month",
+            certainty="reported",
+        )
+        draft = event(s, "Secret plan", slug="secret", status="draft")
+    with time_machine.travel(LONG_AGO + dt.timedelta(days=3)):
+        e._history_user = editor
+        e.occurred_on, e.precision, e.certainty = dt.date(2025, 6, 12), "day", "confirmed"
+        e.save()
+        cite(e, source(publisher="Reuters", title="Meta takes 49% stake"))
+        draft.title = "Secret plan, revised"
+        draft.save()
+    with time_machine.travel(LONG_AGO + dt.timedelta(days=5)):
+        later = event(s, "Later draft", slug="later", status="draft")
+        later.title = "Later, now public"
+        later.status = "published"
+        later.save()
+
+    html = text_of(client.get("/stories/deal/changes/?since=2025-01-01"))
+
+    assert "<h1>What changed since 1 January 2025</h1>" in html
+    notes = html[html.index("<main") :]
+    order = positions(
+        notes,
+        "15 January 2025",
+        "Later, now public",
+        "13 January 2025",
+        "Source added: Reuters, “Meta takes 49% stake”",
+        "Date changed from June 2025 to 12 June 2025",
+        "Certainty changed from Reported to Confirmed",
+        "10 January 2025",
+        'invests/">Meta invests</a> <span class="muted">(12 June 2025)</span>: Published',
+    )
+    assert order == sorted(order)
+    assert "Secret plan" not in html
+    assert "Later draft" not in html  # its title while it was a draft
+    assert "editor" not in html
+    assert_headings_in_order(html)
+
+    recent = text_of(client.get("/stories/deal/changes/?since=2025-01-12"))
+    assert "Date changed" in recent and "10 January 2025" not in recent
+
+    bad = client.get("/stories/deal/changes/?since=yesterday")
+    assert bad.status_code == 200
+    assert "is not a date" in text_of(bad)
+
+
+@pytest.mark.django_db
+def test_the_event_page_shows_its_change_history_and_when_it_was_updated(client):
+    import time_machine
+
+    s = story(slug="deal")
+    with time_machine.travel(LONG_AGO):
+        e = event(s, "Meta invests", slug="invests", summary="Old summary.")
+    with time_machine.travel(LONG_AGO + dt.timedelta(days=1)):
+        e.summary = "New summary."
+        e.save()
+
+    html = text_of(client.get("/stories/deal/events/invests/"))
+
+    assert "Published <time" in html and "10 January 2025" in html
+    assert "updated on <time" in html and "11 January 2025" in html
+    history = html[html.index('id="changes"') :]
+    summary, published = positions(history, "Summary revised", "Published")
+    assert summary < published
+    assert "Old summary." not in html
+
+
+@pytest.mark.django_db
+def test_changes_made_right_after_publishing_are_part_of_the_publication(client):
+    s = story(slug="deal")
+    e = event(s, slug="invests")
+    cite(e)
+    e.title = "Retitled at once"
+    e.save()
+
+    html = text_of(client.get("/stories/deal/events/invests/"))
+
+    history = html[
+        html.index('id="changes"') : html.index("</section>", html.index('id="changes"'))
+    ]
+    assert history.count("<li>") == 1 and "Published</li>" in history
+    assert "updated on" not in html
+
+
+# --- Caching and conditional GET ---------------------------------------------------------------
+
+CACHED_URLS = [
+    "/stories/deal/",
+    "/stories/deal/?order=newest",
+    "/stories/deal/events/signed/",
+    "/stories/deal/changes/",
+    "/stories/deal/feed/",
+    "/stories/deal/timeline.json",
+    "/api/v1/stories/deal/",
+    "/api/v1/stories/deal/events/",
+    "/api/v1/stories/deal/events/signed/",
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", CACHED_URLS)
+def test_pages_feeds_and_api_answer_conditional_gets_with_304(client, url):
+    event(story(slug="deal"), slug="signed")
+
+    first = client.get(url)
+    assert first.status_code == 200
+    assert first["ETag"].startswith('"') and first["Last-Modified"].endswith("GMT")
+    assert first["Cache-Control"] == "public, no-cache"
+
+    by_etag = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    by_date = client.get(url, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+
+    assert by_etag.status_code == 304 and by_etag.content == b""
+    assert by_etag["ETag"] == first["ETag"]
+    assert by_date.status_code == 304
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", CACHED_URLS)
+def test_a_change_to_the_story_gives_every_page_a_new_etag(client, url):
+    s = story(slug="deal")
+    e = event(s, "Signed", slug="signed")
+    first = client.get(url)
+
+    e.title = "Signed and sealed"
+    e.save()
+    again = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert again.status_code == 200
+    assert again["ETag"] != first["ETag"]
+    if "changes" not in url and url != "/api/v1/stories/deal/":
+        assert "Signed and sealed" in text_of(again)
+
+
+@pytest.mark.django_db
+def test_a_cached_page_is_served_without_a_query_and_expires_with_any_change(client):
+    s = story(slug="deal")
+    e = event(s, "Signed", slug="signed")
+    client.get("/stories/deal/")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert "Signed" in text_of(client.get("/stories/deal/"))
+    assert len(queries) == 0
+
+    def rename_entity():
+        meta = Entity.objects.get(slug="meta")
+        meta.name = "Meta Platforms"
+        meta.save()
+
+    def retitle_source():
+        reuters = Source.objects.get(publisher="Reuters")
+        reuters.title = "Reuters, corrected"
+        reuters.save()
+
+    changes = [
+        lambda: cite(e, source(publisher="Reuters", title="Reuters on the deal")),
+        retitle_source,
+        lambda: e.entities.add(entity("Meta")),
+        rename_entity,
+        lambda: claim(e, "Stake", {"value": "49%"}, {"value": "50%"}),
+        lambda: ClaimValue.objects.get(value="50%").citations.add(e.citations.get()),
+        lambda: ClaimValue.objects.filter(value="50%").delete(),
+        lambda: e.entities.clear(),
+        lambda: s.save(),
+    ]
+    before = client.get("/stories/deal/")["ETag"]
+    for n, change in enumerate(changes):
+        change()
+        after = client.get("/stories/deal/")["ETag"]
+        assert after != before, n
+        before = after
+    html = text_of(client.get("/stories/deal/"))
+    assert "Reuters, corrected" in html and "50%" not in html
+
+
+@pytest.mark.django_db
+def test_publishing_and_unpublishing_show_at_once_on_a_cached_timeline(client):
+    s = story(slug="deal")
+    e = event(s, "Coming soon", status="draft")
+    assert "Coming soon" not in text_of(client.get("/stories/deal/"))
+
+    e.status = "published"
+    e.save()
+    assert "Coming soon" in text_of(client.get("/stories/deal/"))
+
+    e.status = "draft"
+    e.save()
+    assert "Coming soon" not in text_of(client.get("/stories/deal/"))
+
+
+@pytest.mark.django_db
+def test_hiding_a_story_turns_its_cached_pages_into_404s(client):
+    s = story(slug="deal")
+    event(s, slug="signed")
+    assert client.get("/stories/deal/events/signed/").status_code == 200
+
+    s.is_public = False
+    s.save()
+
+    assert client.get("/stories/deal/").status_code == 404
+    assert client.get("/stories/deal/events/signed/").status_code == 404
+
+
+# --- Metadata, sitemap ----------------------------------------------------------------------------
+
+
+def jsonld_of(html: str) -> dict:
+    import json
+
+    match = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
+    assert match, "no JSON-LD"
+    return json.loads(match.group(1))
+
+
+@pytest.mark.django_db
+def test_the_timeline_carries_jsonld_opengraph_and_feed_autodiscovery(client):
+    s = story(slug="deal", title="The deal", summary="A deal in stages.")
+    event(s, "First", slug="first", occurred_on=dt.date(2025, 1, 1))
+    event(s, "Second", slug="second", occurred_on=dt.date(2025, 2, 1))
+
+    html = text_of(client.get("/stories/deal/"))
+
+    data = jsonld_of(html)
+    assert data["@context"] == "https://schema.org" and data["@type"] == "ItemList"
+    assert data["numberOfItems"] == 2
+    assert [item["url"] for item in data["itemListElement"]] == [
+        "http://testserver/stories/deal/events/first/",
+        "http://testserver/stories/deal/events/second/",
+    ]
+    assert '<meta property="og:title" content="The deal">' in html
+    assert '<meta property="og:type" content="website">' in html
+    assert '<meta property="og:url" content="http://testserver/stories/deal/">' in html
+    assert '<meta name="twitter:card" content="summary">' in html
+    assert '<link rel="canonical" href="http://testserver/stories/deal/">' in html
+    assert (
+        '<link rel="alternate" type="application/atom+xml" '
+        'title="The deal: new and updated events" href="/stories/deal/feed/">'
+    ) in html
+    assert 'href="/stories/deal/timeline.json"' in html
+
+
+@pytest.mark.django_db
+def test_the_event_page_carries_a_news_article_about_the_event(client):
+    s = story(slug="deal", title="The deal")
+    e = event(
+        s,
+        "Meta invests",
+        slug="invests",
+        summary="Meta takes a stake.",
+        occurred_on=dt.date(2025, 6, 1),
+        precision="month",
+    )
+    e.entities.add(entity("Meta"), entity("Alexandr Wang", kind="person"))
+    cite(e, source(publisher="Reuters", title="Meta invests", url="https://example.com/a"))
+
+    html = text_of(client.get("/stories/deal/events/invests/"))
+
+    data = jsonld_of(html)
+    assert data["@type"] == "NewsArticle"
+    assert data["headline"] == "Meta invests"
+    assert data["about"] == {"@type": "Event", "name": "Meta invests", "startDate": "2025-06"}
+    assert {"@type": "Person", "name": "Alexandr Wang"} in data["mentions"]
+    assert data["citation"][0]["publisher"]["name"] == "Reuters"
+    assert data["citation"][0]["url"] == "https://example.com/a"
+    assert data["isPartOf"]["url"] == "http://testserver/stories/deal/"
+    assert '<meta property="og:type" content="article">' in html
+    assert '<meta property="og:description" content="Meta takes a stake.">' in html
+    assert '<meta property="article:section" content="Deal">' in html
+
+
+@pytest.mark.django_db
+def test_jsonld_cannot_be_broken_out_of_by_stored_text(client):
+    s = story(slug="deal", summary="</script><script>alert(1)</script>")
+    event(s, "</script><b>", slug="evil")
+
+    for url in ("/stories/deal/", "/stories/deal/events/evil/"):
+        html = text_of(client.get(url))
+        assert "</script><script>" not in html
+        assert "</script><b>" not in html
+        jsonld_of(html)
+
+
+@pytest.mark.django_db
+def test_the_sitemap_lists_public_stories_and_published_events_only(client):
+    s = story(slug="deal")
+    event(s, slug="public-one")
+    event(s, slug="draft-one", status="draft")
+    hidden = story(slug="hidden", is_public=False)
+    event(hidden, slug="inside-hidden")
+
+    response = client.get("/sitemap.xml")
+
+    xml = text_of(response)
+    assert response.status_code == 200
+    assert "<loc>http://testserver/stories/deal/</loc>" in xml
+    assert "<loc>http://testserver/stories/deal/events/public-one/</loc>" in xml
+    assert "draft-one" not in xml
+    assert "hidden" not in xml
+    assert "<lastmod>" in xml
+    assert "Sitemap: http://testserver/sitemap.xml" in text_of(client.get("/robots.txt"))

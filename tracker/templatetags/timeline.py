@@ -1,8 +1,12 @@
 """Small filters the public pages need and Django does not ship."""
 
+import json
 from urllib.parse import urlsplit
 
 from django import template
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from tracker.dates import iso_partial
 
@@ -38,3 +42,22 @@ def query_url(context, **changes) -> str:
             query[key] = value
     encoded = query.urlencode()
     return f"{request.path}?{encoded}" if encoded else request.path
+
+
+# json_script's escaping: '<', '>' and '&' as \u escapes, so no stored text can
+# close the element or open a comment.
+_JSON_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+@register.simple_tag
+def jsonld(data) -> str:
+    """A schema.org block: data, not script, so a Content-Security-Policy that
+    forbids inline scripts still lets it through."""
+    text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False).translate(_JSON_ESCAPES)
+    return format_html('<script type="application/ld+json">{}</script>', mark_safe(text))  # noqa: S308
+
+
+@register.simple_tag(takes_context=True)
+def absolute_url(context, path: str) -> str:
+    """``path`` on this site as an absolute URL, for canonical links and OpenGraph."""
+    return context["request"].build_absolute_uri(path)
