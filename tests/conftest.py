@@ -28,6 +28,9 @@ def _plain_static_files(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # Log-in throttling is tested on its own (tests/reliability/test_web.py); elsewhere
+    # it would refuse the test client's request-less logins and count failures.
+    settings.AXES_ENABLED = False
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -61,6 +64,19 @@ def redis_client(redis_server):
     yield client
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def feed_server(settings):
+    """A loopback server for feeds and pages, which the tracker is allowed to fetch
+    (it refuses loopback addresses otherwise), with no politeness gap to wait out."""
+    from tests.feedserver import FeedServer
+
+    settings.TRACKER_FETCH_ALLOWLIST = ["127.0.0.1"]
+    settings.TRACKER_HOST_GAP_MS = 0
+    server = FeedServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

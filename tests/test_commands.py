@@ -13,35 +13,28 @@ from tracker.models import Article, Feed, Story
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def server(settings):
-    settings.TRACKER_FETCH_ALLOWLIST = ["127.0.0.1"]
-    settings.TRACKER_HOST_GAP_MS = 0
-    server = FeedServer().start()
-    yield server
-    server.stop()
-
-
 def run(*args) -> str:
     out = StringIO()
     call_command(*args, stdout=out, stderr=StringIO())
     return out.getvalue()
 
 
-def serve_feed(server: FeedServer, path: str = "/feed.xml", n: int = 2) -> str:
+def serve_feed(feed_server: FeedServer, path: str = "/feed.xml", n: int = 2) -> str:
     entries = []
     for i in range(n):
-        server.route(
+        feed_server.route(
             f"/p/{i}", Response(200, page(f"Scale AI page {i}"), {"Content-Type": "text/html"})
         )
         entries.append(
-            {"title": f"Scale AI news item {i} this week", "link": server.url(f"/p/{i}")}
+            {"title": f"Scale AI news item {i} this week", "link": feed_server.url(f"/p/{i}")}
         )
-    return server.route(path, Response(200, rss(entries), {"Content-Type": "application/rss+xml"}))
+    return feed_server.route(
+        path, Response(200, rss(entries), {"Content-Type": "application/rss+xml"})
+    )
 
 
-def test_addfeed_subscribes_a_story_and_creates_it_when_missing(server):
-    url = serve_feed(server)
+def test_addfeed_subscribes_a_story_and_creates_it_when_missing(feed_server):
+    url = serve_feed(feed_server)
     output = run("addfeed", url, "--story", "new-story")
     feed = Feed.objects.get(url=url)
     assert feed.title == "Tech Wire"
@@ -49,9 +42,9 @@ def test_addfeed_subscribes_a_story_and_creates_it_when_missing(server):
     assert f"Added feed {feed.pk}" in output
 
 
-def test_addfeed_finds_the_feed_a_home_page_announces(server):
-    feed_url = serve_feed(server)
-    home = server.route(
+def test_addfeed_finds_the_feed_a_home_page_announces(feed_server):
+    feed_url = serve_feed(feed_server)
+    home = feed_server.route(
         "/",
         Response(
             200,
@@ -65,8 +58,8 @@ def test_addfeed_finds_the_feed_a_home_page_announces(server):
     assert "found on" in output
 
 
-def test_addfeed_refuses_a_page_without_a_feed_with_a_clear_message(server):
-    home = server.route("/", Response(200, b"<html><body>No feed</body></html>"))
+def test_addfeed_refuses_a_page_without_a_feed_with_a_clear_message(feed_server):
+    home = feed_server.route("/", Response(200, b"<html><body>No feed</body></html>"))
     with pytest.raises(CommandError, match="neither a feed nor a page that announces one"):
         run("addfeed", home, "--story", "s")
     assert not Feed.objects.exists()
@@ -100,8 +93,8 @@ def test_importopml_refuses_a_file_that_is_not_opml(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_pollfeeds_sync_runs_the_pipeline_here_and_prints_a_summary(server):
-    url = serve_feed(server, n=3)
+def test_pollfeeds_sync_runs_the_pipeline_here_and_prints_a_summary(feed_server):
+    url = serve_feed(feed_server, n=3)
     run("addfeed", url, "--story", "meta-scale-ai")
     Story.objects.filter(slug="meta-scale-ai").update(include_terms="Scale AI")
     output = run("pollfeeds", "--all", "--sync")

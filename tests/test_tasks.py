@@ -13,38 +13,36 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def server(settings):
-    settings.TRACKER_FETCH_ALLOWLIST = ["127.0.0.1"]
-    settings.TRACKER_HOST_GAP_MS = 0
-    server = FeedServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def story():
     return Story.objects.create(
         slug="meta-scale-ai", title="Meta and Scale AI", include_terms="Scale AI"
     )
 
 
-def feed_with_articles(server: FeedServer, story: Story, path: str, n: int, prefix: str) -> Feed:
+def feed_with_articles(
+    feed_server: FeedServer, story: Story, path: str, n: int, prefix: str
+) -> Feed:
     entries = []
     for i in range(n):
         page_path = f"/{prefix}/{i}"
-        server.route(
+        feed_server.route(
             page_path, Response(200, page(f"Scale AI {prefix} {i}"), {"Content-Type": "text/html"})
         )
         entries.append(
-            {"title": f"Scale AI report {prefix} {i} of the week", "link": server.url(page_path)}
+            {
+                "title": f"Scale AI report {prefix} {i} of the week",
+                "link": feed_server.url(page_path),
+            }
         )
-    feed = Feed.objects.create(url=server.route(path, Response(200, rss(entries))))
+    feed = Feed.objects.create(url=feed_server.route(path, Response(200, rss(entries))))
     feed.stories.add(story)
     return feed
 
 
-def test_a_real_worker_carries_a_feed_from_poll_to_the_review_queue(server, story, celery_workers):
-    feed = feed_with_articles(server, story, "/feed.xml", 3, "a")
+def test_a_real_worker_carries_a_feed_from_poll_to_the_review_queue(
+    feed_server, story, celery_workers
+):
+    feed = feed_with_articles(feed_server, story, "/feed.xml", 3, "a")
     celery_workers("w1")
     tasks.poll_due_feeds_task.delay()
 
@@ -58,11 +56,13 @@ def test_a_real_worker_carries_a_feed_from_poll_to_the_review_queue(server, stor
     assert feed.next_poll_at > timezone.now()
 
 
-def test_two_workers_racing_for_the_same_feeds_create_no_duplicates(server, story, celery_workers):
+def test_two_workers_racing_for_the_same_feeds_create_no_duplicates(
+    feed_server, story, celery_workers
+):
     # Two feeds carry the same ten articles: the workers race on the feed claims
     # and, across the feeds, on the one-original-per-URL constraint.
-    one = feed_with_articles(server, story, "/one.xml", 10, "s")
-    two = Feed.objects.create(url=server.route("/two.xml", server.routes["/one.xml"]))
+    one = feed_with_articles(feed_server, story, "/one.xml", 10, "s")
+    two = Feed.objects.create(url=feed_server.route("/two.xml", feed_server.routes["/one.xml"]))
     two.stories.add(story)
     celery_workers("w1", concurrency=2)
     celery_workers("w2", concurrency=2)
@@ -80,4 +80,4 @@ def test_two_workers_racing_for_the_same_feeds_create_no_duplicates(server, stor
     assert Article.objects.filter(review_state=ReviewState.DUPLICATE).count() == 10
     assert len(set(Article.objects.originals().values_list("normalized_url", flat=True))) == 10
     for i in range(10):
-        assert len(server.hits(f"/s/{i}")) == 1, "each page is fetched once"
+        assert len(feed_server.hits(f"/s/{i}")) == 1, "each page is fetched once"

@@ -1,4 +1,4 @@
-"""The pipeline end to end: a loopback server plays the feeds and pages, the real
+"""The pipeline end to end: a loopback feed_server plays the feeds and pages, the real
 database stores what the tracker keeps."""
 
 import datetime as dt
@@ -84,14 +84,6 @@ def page(title: str, text: str | None = None) -> bytes:
 
 
 @pytest.fixture
-def server(settings):
-    settings.TRACKER_FETCH_ALLOWLIST = ["127.0.0.1"]
-    server = FeedServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def story():
     return Story.objects.create(
         slug="meta-scale-ai", title="Meta and Scale AI", include_terms="Scale AI\nAlexandr Wang"
@@ -113,21 +105,23 @@ def poll(feed: Feed) -> pipeline.PollOutcome:
     return outcome
 
 
-def items(server: FeedServer, n: int, prefix: str = "a") -> list[dict]:
+def items(feed_server: FeedServer, n: int, prefix: str = "a") -> list[dict]:
     made = []
     for i in range(n):
         path = f"/{prefix}/{i}"
-        server.route(
+        feed_server.route(
             path, Response(200, page(f"Scale AI story {prefix} {i}"), {"Content-Type": "text/html"})
         )
         made.append(
-            {"title": f"Scale AI story {prefix} number {i} today", "link": server.url(path)}
+            {"title": f"Scale AI story {prefix} number {i} today", "link": feed_server.url(path)}
         )
     return made
 
 
-def test_unchanged_feed_answers_304_and_stores_nothing(server, story):
-    url = server.route("/feed.xml", conditional(rss(items(server, 3)), "application/rss+xml"))
+def test_unchanged_feed_answers_304_and_stores_nothing(feed_server, story):
+    url = feed_server.route(
+        "/feed.xml", conditional(rss(items(feed_server, 3)), "application/rss+xml")
+    )
     feed = subscribe(story, url)
 
     first = poll(feed)
@@ -136,19 +130,20 @@ def test_unchanged_feed_answers_304_and_stores_nothing(server, story):
 
     second = poll(feed)
     assert second.status == "not_modified"
-    assert server.hits("/feed.xml")[-1].headers["if-none-match"] == feed.etag
+    assert feed_server.hits("/feed.xml")[-1].headers["if-none-match"] == feed.etag
     assert Article.objects.count() == 3
     assert PollLog.objects.filter(feed=feed, was_not_modified=True).count() == 1
 
 
-def test_a_changed_feed_stores_only_its_new_entries(server, story):
-    entries = items(server, 2)
-    server.route("/feed.xml", conditional(rss(entries), "application/rss+xml"))
-    feed = subscribe(story, server.url("/feed.xml"))
+def test_a_changed_feed_stores_only_its_new_entries(feed_server, story):
+    entries = items(feed_server, 2)
+    feed_server.route("/feed.xml", conditional(rss(entries), "application/rss+xml"))
+    feed = subscribe(story, feed_server.url("/feed.xml"))
     poll(feed)
 
-    server.route(
-        "/feed.xml", conditional(rss([*entries, *items(server, 1, "b")]), "application/rss+xml")
+    feed_server.route(
+        "/feed.xml",
+        conditional(rss([*entries, *items(feed_server, 1, "b")]), "application/rss+xml"),
     )
     outcome = poll(feed)
     assert len(outcome.new_articles) == 1
@@ -156,19 +151,21 @@ def test_a_changed_feed_stores_only_its_new_entries(server, story):
     assert feed.last_new_entry_at is not None
 
 
-def test_a_feed_answering_304_is_still_fetched_in_full_once_a_day(server, story):
-    url = server.route("/feed.xml", conditional(rss(items(server, 1)), "application/rss+xml"))
+def test_a_feed_answering_304_is_still_fetched_in_full_once_a_day(feed_server, story):
+    url = feed_server.route(
+        "/feed.xml", conditional(rss(items(feed_server, 1)), "application/rss+xml")
+    )
     feed = subscribe(story, url)
     poll(feed)
     Feed.objects.filter(pk=feed.pk).update(last_full_fetch_at=timezone.now() - dt.timedelta(days=2))
     poll(feed)
-    assert "if-none-match" not in server.hits("/feed.xml")[-1].headers
+    assert "if-none-match" not in feed_server.hits("/feed.xml")[-1].headers
 
 
-def test_the_same_article_in_two_feeds_is_stored_once_and_the_copy_points_at_it(server, story):
-    shared = items(server, 1)
-    first = subscribe(story, server.route("/one.xml", Response(200, rss(shared))))
-    second = subscribe(story, server.route("/two.xml", Response(200, rss(shared, "Other"))))
+def test_the_same_article_in_two_feeds_is_stored_once_and_the_copy_points_at_it(feed_server, story):
+    shared = items(feed_server, 1)
+    first = subscribe(story, feed_server.route("/one.xml", Response(200, rss(shared))))
+    second = subscribe(story, feed_server.route("/two.xml", Response(200, rss(shared, "Other"))))
     poll(first)
     poll(second)
     original, copy = Article.objects.order_by("pk")
@@ -177,65 +174,65 @@ def test_the_same_article_in_two_feeds_is_stored_once_and_the_copy_points_at_it(
     assert copy.extraction_status == ExtractionStatus.SKIPPED
 
 
-def test_tracking_parameters_do_not_hide_a_duplicate(server, story):
-    link = items(server, 1)[0]
+def test_tracking_parameters_do_not_hide_a_duplicate(feed_server, story):
+    link = items(feed_server, 1)[0]
     tagged = {**link, "link": link["link"] + "?utm_source=rss&utm_medium=feed"}
-    poll(subscribe(story, server.route("/one.xml", Response(200, rss([link])))))
-    poll(subscribe(story, server.route("/two.xml", Response(200, rss([tagged])))))
+    poll(subscribe(story, feed_server.route("/one.xml", Response(200, rss([link])))))
+    poll(subscribe(story, feed_server.route("/two.xml", Response(200, rss([tagged])))))
     assert Article.objects.filter(review_state=ReviewState.DUPLICATE).count() == 1
 
 
-def test_the_same_story_from_another_outlet_is_recognised_by_its_title(server, story):
+def test_the_same_story_from_another_outlet_is_recognised_by_its_title(feed_server, story):
     a = {"title": "Meta takes 49% of Scale AI for $14.3 billion", "link": "https://a.example/x"}
     b = {
         "title": "Meta takes 49% of Scale AI for $14.3 billion - Reuters",
         "link": "https://b.example/y",
     }
-    poll(subscribe(story, server.route("/one.xml", Response(200, rss([a])))))
-    poll(subscribe(story, server.route("/two.xml", Response(200, rss([b])))))
+    poll(subscribe(story, feed_server.route("/one.xml", Response(200, rss([a])))))
+    poll(subscribe(story, feed_server.route("/two.xml", Response(200, rss([b])))))
     copy = Article.objects.get(url="https://b.example/y")
     assert copy.review_state == ReviewState.DUPLICATE
     assert copy.duplicate_of.url == "https://a.example/x"
 
 
-def test_a_rejected_story_coming_back_through_another_outlet_says_so(server, story):
+def test_a_rejected_story_coming_back_through_another_outlet_says_so(feed_server, story):
     a = {"title": "Scale AI rumours about a Meta deal swirl again", "link": "https://a.example/x"}
     b = {
         "title": "Scale AI rumours about a Meta deal swirl again | Wire",
         "link": "https://b.example/y",
     }
-    poll(subscribe(story, server.route("/one.xml", Response(200, rss([a])))))
+    poll(subscribe(story, feed_server.route("/one.xml", Response(200, rss([a])))))
     Article.objects.update(review_state=ReviewState.REJECTED, reject_reason="opinion")
 
-    poll(subscribe(story, server.route("/two.xml", Response(200, rss([b])))))
+    poll(subscribe(story, feed_server.route("/two.xml", Response(200, rss([b])))))
     back = Article.objects.get(url="https://b.example/y")
     assert back.review_state == ReviewState.PENDING
     assert back.previously_rejected.reject_reason == "opinion"
 
 
-def test_articles_below_the_threshold_are_kept_as_filtered_out(server, story):
+def test_articles_below_the_threshold_are_kept_as_filtered_out(feed_server, story):
     off_topic = {
         "title": "Gardening tips for the weekend ahead",
         "link": "https://a.example/g",
         "summary": "Tomatoes.",
     }
-    poll(subscribe(story, server.route("/feed.xml", Response(200, rss([off_topic])))))
+    poll(subscribe(story, feed_server.route("/feed.xml", Response(200, rss([off_topic])))))
     article = Article.objects.get()
     assert article.review_state == ReviewState.FILTERED
     assert article.extraction_status == ExtractionStatus.SKIPPED
 
 
-def test_a_story_without_include_terms_reviews_everything(server, story):
+def test_a_story_without_include_terms_reviews_everything(feed_server, story):
     story.include_terms = ""
     story.save()
     off_topic = {"title": "Gardening tips for the weekend ahead", "link": "https://a.example/g"}
-    poll(subscribe(story, server.route("/feed.xml", Response(200, rss([off_topic])))))
+    poll(subscribe(story, feed_server.route("/feed.xml", Response(200, rss([off_topic])))))
     assert Article.objects.get().review_state == ReviewState.PENDING
 
 
-def test_a_failing_feed_backs_off_and_one_success_resets_it(server, story):
-    server.route("/feed.xml", Response(500, b"oops"))
-    feed = subscribe(story, server.url("/feed.xml"))
+def test_a_failing_feed_backs_off_and_one_success_resets_it(feed_server, story):
+    feed_server.route("/feed.xml", Response(500, b"oops"))
+    feed = subscribe(story, feed_server.url("/feed.xml"))
     before = timezone.now()
     outcome = poll(feed)
     assert outcome.status == "failed"
@@ -245,16 +242,16 @@ def test_a_failing_feed_backs_off_and_one_success_resets_it(server, story):
     poll(feed)
     assert feed.consecutive_failures == 2
 
-    server.route("/feed.xml", Response(200, rss(items(server, 1))))
+    feed_server.route("/feed.xml", Response(200, rss(items(feed_server, 1))))
     poll(feed)
     assert feed.consecutive_failures == 0 and feed.last_error_kind == "http"
     assert feed.last_success_at is not None and feed.flagged_at is None
 
 
-def test_after_repeated_failures_a_feed_is_flagged_but_still_tried(server, story, settings):
+def test_after_repeated_failures_a_feed_is_flagged_but_still_tried(feed_server, story, settings):
     settings.TRACKER_FLAG_AFTER_FAILURES = 2
-    server.route("/feed.xml", Response(503, b"down"))
-    feed = subscribe(story, server.url("/feed.xml"))
+    feed_server.route("/feed.xml", Response(503, b"down"))
+    feed = subscribe(story, feed_server.url("/feed.xml"))
     poll(feed)
     assert feed.flagged_at is None
     poll(feed)
@@ -262,50 +259,58 @@ def test_after_repeated_failures_a_feed_is_flagged_but_still_tried(server, story
     assert feed.next_poll_at <= timezone.now() + dt.timedelta(days=1, minutes=1)
 
 
-def test_retry_after_is_honoured(server, story):
-    server.route("/feed.xml", Response(429, b"slow down", {"Retry-After": "7200"}))
-    feed = subscribe(story, server.url("/feed.xml"))
+def test_retry_after_is_honoured(feed_server, story):
+    feed_server.route("/feed.xml", Response(429, b"slow down", {"Retry-After": "7200"}))
+    feed = subscribe(story, feed_server.url("/feed.xml"))
     before = timezone.now()
     poll(feed)
     assert feed.next_poll_at >= before + dt.timedelta(seconds=7200)
 
 
-def test_a_feed_that_returns_html_is_recorded_as_not_a_feed(server, story):
+def test_a_feed_that_returns_html_is_recorded_as_not_a_feed(feed_server, story):
     html = b"<html><head><title>Home</title></head><body><p>Welcome</p></body></html>"
     feed = subscribe(
-        story, server.route("/feed.xml", Response(200, html, {"Content-Type": "text/html"}))
+        story, feed_server.route("/feed.xml", Response(200, html, {"Content-Type": "text/html"}))
     )
     poll(feed)
     assert feed.last_error_kind == "not_a_feed"
     assert PollLog.objects.get(feed=feed).error_kind == "not_a_feed"
 
 
-def test_a_gone_feed_is_deactivated_with_the_reason(server, story):
-    feed = subscribe(story, server.route("/feed.xml", Response(410, b"gone")))
+def test_a_gone_feed_is_deactivated_with_the_reason(feed_server, story):
+    feed = subscribe(story, feed_server.route("/feed.xml", Response(410, b"gone")))
     poll(feed)
     assert not feed.is_active
     assert "410" in feed.deactivated_reason
 
 
-def test_one_broken_feed_never_stops_the_others(server, story):
-    broken = subscribe(story, server.route("/broken.xml", Response(200, b"<rss><channel><item>")))
-    healthy = subscribe(story, server.route("/ok.xml", Response(200, rss(items(server, 2)))))
+def test_one_broken_feed_never_stops_the_others(feed_server, story):
+    broken = subscribe(
+        story, feed_server.route("/broken.xml", Response(200, b"<rss><channel><item>"))
+    )
+    healthy = subscribe(
+        story, feed_server.route("/ok.xml", Response(200, rss(items(feed_server, 2))))
+    )
     poll(broken)
     poll(healthy)
     assert healthy.consecutive_failures == 0
     assert Article.objects.filter(feed=healthy).count() == 2
 
 
-def test_a_second_delivery_of_the_same_poll_does_nothing(server, story):
-    feed = subscribe(story, server.route("/feed.xml", Response(200, rss(items(server, 2)))))
+def test_a_second_delivery_of_the_same_poll_does_nothing(feed_server, story):
+    feed = subscribe(
+        story, feed_server.route("/feed.xml", Response(200, rss(items(feed_server, 2))))
+    )
     now = timezone.now()
     assert pipeline.poll_feed(feed.pk, enqueued_at=now).status == "ok"
     assert pipeline.poll_feed(feed.pk, enqueued_at=now).status == "skipped"
-    assert len(server.hits("/feed.xml")) == 1
+    assert len(feed_server.hits("/feed.xml")) == 1
 
 
-def test_a_feed_claimed_by_a_live_worker_is_not_polled_twice(server, story):
-    feed = subscribe(story, server.route("/feed.xml", Response(200, rss(items(server, 1)))))
+def test_a_feed_claimed_by_a_live_worker_is_not_polled_twice(feed_server, story):
+    feed = subscribe(
+        story, feed_server.route("/feed.xml", Response(200, rss(items(feed_server, 1))))
+    )
     Feed.objects.filter(pk=feed.pk).update(poll_started_at=timezone.now())
     assert pipeline.poll_feed(feed.pk).status == "skipped"
     Feed.objects.filter(pk=feed.pk).update(
@@ -322,8 +327,10 @@ def test_due_feeds_are_leased_once_until_the_lease_runs_out(story):
     assert pipeline.enqueue_due_feeds(now + pipeline.QUEUE_LEASE) == [feed.pk]
 
 
-def test_extraction_stores_the_main_text_and_runs_once(server, story):
-    feed = subscribe(story, server.route("/feed.xml", Response(200, rss(items(server, 1)))))
+def test_extraction_stores_the_main_text_and_runs_once(feed_server, story):
+    feed = subscribe(
+        story, feed_server.route("/feed.xml", Response(200, rss(items(feed_server, 1))))
+    )
     [article_id] = poll(feed).new_articles
     assert pipeline.extract_article(article_id) == "full"
     article = Article.objects.get(pk=article_id)
@@ -331,18 +338,18 @@ def test_extraction_stores_the_main_text_and_runs_once(server, story):
     assert "Home | World" not in article.text
     assert article.fingerprint is not None
     assert pipeline.extract_article(article_id) == "full"
-    assert len(server.hits("/a/0")) == 1
+    assert len(feed_server.hits("/a/0")) == 1
 
 
-def test_a_failed_extraction_keeps_the_article_reviewable_with_the_reason(server, story):
+def test_a_failed_extraction_keeps_the_article_reviewable_with_the_reason(feed_server, story):
     entry = {
         "title": "Scale AI page that vanished",
-        "link": server.url("/missing"),
+        "link": feed_server.url("/missing"),
         "summary": "Scale AI summary kept.",
     }
-    feed = subscribe(story, server.route("/feed.xml", Response(200, rss([entry]))))
+    feed = subscribe(story, feed_server.route("/feed.xml", Response(200, rss([entry]))))
     [article_id] = poll(feed).new_articles
-    server.route("/missing", Response(404, b"nope"))
+    feed_server.route("/missing", Response(404, b"nope"))
     assert pipeline.extract_article(article_id) == "failed"
     article = Article.objects.get(pk=article_id)
     assert article.review_state == ReviewState.PENDING
@@ -350,17 +357,17 @@ def test_a_failed_extraction_keeps_the_article_reviewable_with_the_reason(server
     assert "Scale AI summary kept." in article.summary
 
 
-def test_a_syndicated_copy_with_another_title_is_caught_by_its_body(server, story):
+def test_a_syndicated_copy_with_another_title_is_caught_by_its_body(feed_server, story):
     html = {"Content-Type": "text/html"}
-    server.route("/x", Response(200, page("Meta buys into Scale AI", ARTICLE_TEXT), html))
-    server.route("/y", Response(200, page("Scale AI gets Meta money", ARTICLE_TEXT), html))
-    one = {"title": "Meta buys into Scale AI", "link": server.url("/x")}
-    two = {"title": "Scale AI gets Meta money", "link": server.url("/y")}
+    feed_server.route("/x", Response(200, page("Meta buys into Scale AI", ARTICLE_TEXT), html))
+    feed_server.route("/y", Response(200, page("Scale AI gets Meta money", ARTICLE_TEXT), html))
+    one = {"title": "Meta buys into Scale AI", "link": feed_server.url("/x")}
+    two = {"title": "Scale AI gets Meta money", "link": feed_server.url("/y")}
     [first] = poll(
-        subscribe(story, server.route("/one.xml", Response(200, rss([one]))))
+        subscribe(story, feed_server.route("/one.xml", Response(200, rss([one]))))
     ).new_articles
     [second] = poll(
-        subscribe(story, server.route("/two.xml", Response(200, rss([two]))))
+        subscribe(story, feed_server.route("/two.xml", Response(200, rss([two]))))
     ).new_articles
     pipeline.extract_article(first)
     pipeline.extract_article(second)
@@ -375,9 +382,9 @@ def test_private_addresses_are_refused_and_the_reason_recorded(story, settings):
     assert feed.last_error_kind == "blocked"
 
 
-def test_only_the_newest_poll_logs_are_kept(server, story, settings):
+def test_only_the_newest_poll_logs_are_kept(feed_server, story, settings):
     settings.TRACKER_POLL_LOG_KEEP = 3
-    feed = subscribe(story, server.route("/feed.xml", Response(500, b"down")))
+    feed = subscribe(story, feed_server.route("/feed.xml", Response(500, b"down")))
     for _ in range(5):
         poll(feed)
     logs = PollLog.objects.filter(feed=feed)
