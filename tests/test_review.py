@@ -105,7 +105,7 @@ def staff(client, editor):
     return client
 
 
-# --- The queue ---------------------------------------------------------------------------
+# --- The queue ----------------------------------------------------------------------------
 
 
 def test_the_queue_shows_pending_articles_newest_first_with_why_each_is_there(staff, story):
@@ -222,7 +222,7 @@ def test_the_queue_costs_the_same_queries_for_10_and_60_articles(staff, story):
     assert queries_for(10) == queries_for(60)
 
 
-# --- The article page ----------------------------------------------------------------------
+# --- The article page ---------------------------------------------------------------------
 
 
 def test_the_article_page_shows_its_text_summary_link_duplicates_and_decisions(
@@ -278,7 +278,7 @@ def test_the_change_url_of_an_article_leads_to_its_review_page(staff, article):
     assert response.url == review_url(article)
 
 
-# --- Accepting -------------------------------------------------------------------------------
+# --- Accepting ----------------------------------------------------------------------------
 
 
 def test_accepting_creates_the_source_and_the_citation_and_records_who_and_when(
@@ -380,7 +380,7 @@ def test_accepting_into_an_event_already_citing_the_source_adds_no_second_citati
     assert ArticleDecision.objects.get().citation is None
 
 
-# --- A new event ---------------------------------------------------------------------------------
+# --- A new event --------------------------------------------------------------------------
 
 
 def test_creating_an_event_makes_a_prefilled_draft_citing_the_article(
@@ -424,7 +424,7 @@ def test_a_new_event_without_a_category_is_refused_with_the_form_kept(staff, art
     assert not Event.objects.filter(title="My title").exists()
 
 
-# --- Rejecting and duplicates -----------------------------------------------------------------
+# --- Rejecting and duplicates -------------------------------------------------------------
 
 
 def test_rejecting_records_the_reason_the_note_and_who(staff, editor, article):
@@ -508,7 +508,7 @@ def test_bulk_reject_asks_for_the_reason_then_rejects_the_pending_ones(staff, ed
     assert any("Rejected 3" in m and "1 were not pending" in m for m in messages_of(done))
 
 
-# --- Undo -----------------------------------------------------------------------------------------
+# --- Undo ---------------------------------------------------------------------------------
 
 
 def undo(client, article):
@@ -598,7 +598,7 @@ def test_undo_twice_says_it_is_already_undone(staff, closing, article):
     assert any("no decision on this article to undo" in m for m in messages_of(response))
 
 
-# --- Two reviewers at once ---------------------------------------------------------------------
+# --- Two reviewers at once ----------------------------------------------------------------
 
 
 def test_the_second_reviewer_is_told_who_decided_first_and_nothing_is_cited_twice(
@@ -660,7 +660,7 @@ def test_two_reviewers_accepting_at_the_same_moment_make_one_citation(django_use
     assert ArticleDecision.objects.count() == 1
 
 
-# --- History ----------------------------------------------------------------------------
+# --- History ------------------------------------------------------------------------------
 
 
 def test_citations_and_events_keep_who_changed_them_viewable_in_the_admin(
