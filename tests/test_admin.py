@@ -13,7 +13,7 @@ from tracker.models import Event, Feed
 
 pytestmark = pytest.mark.django_db
 
-CHANGELISTS = ["story", "event", "claim", "source", "entity", "feed", "article"]
+CHANGELISTS = ["story", "event", "citation", "claim", "source", "entity", "feed", "article"]
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def changelist_queries(client, model: str) -> int:
     return len(queries)
 
 
-@pytest.mark.parametrize("model", ["story", "event", "claim", "source", "entity", "feed"])
+@pytest.mark.parametrize("model", ["story", "event", "citation", "claim", "source", "entity", "feed"])
 def test_changelist_queries_stay_constant_as_rows_grow(staff_client, model):
     story = make_story()
     populate(story, 3)

@@ -230,3 +230,15 @@ class EntityAdmin(admin.ModelAdmin):
     @admin.display(description="published events", ordering="_events")
     def event_count(self, entity: Entity) -> int:
         return entity._events
+
+
+@admin.register(Citation)
+class CitationAdmin(SimpleHistoryAdmin):
+    """Citations are edited inline on their event; this list is for finding them
+    across events and for their history (who changed a quote, and when)."""
+
+    list_display = ["event", "source", "attributed_to", "created_at"]
+    list_select_related = ["event", "source"]
+    list_filter = ["event__story"]
+    search_fields = ["quote", "attributed_to", "event__title", "source__title"]
+    autocomplete_fields = ["event", "source"]
