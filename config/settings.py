@@ -5,9 +5,11 @@ var/) make a fresh clone run with no service installed; production sets
 DATABASE_URL and REDIS_URL.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
@@ -42,11 +44,14 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.sitemaps",
     "simple_history",
+    "csp",
+    "axes",
     "tracker",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -55,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out log-in into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -131,6 +138,44 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+
+# Content-Security-Policy on every response (django-csp). Nothing runs or loads
+# from anywhere but this site: no inline script or style attribute at all; an
+# inline <style> only with the response's nonce ({{ request.csp_nonce }}), which
+# no page needs today. Outside HTML is also sanitized before it is stored: this
+# is the second wall should that ever fail.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", NONCE],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Admin log-in throttling (django-axes): after AXES_FAILURE_LIMIT wrong
+# passwords for one user name from one address, that pair is refused (429) for
+# AXES_COOLOFF_MINUTES. Keyed on the pair, so a guesser cannot lock the real
+# editor out from elsewhere. Attempts are kept in the database and listed in
+# the admin. Behind a proxy, the proxy must pass the client address as
+# REMOTE_ADDR (gunicorn --forwarded-allow-ips), or every client shares one.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
 
 # --- Redis and Celery --------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
@@ -158,8 +203,18 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # With acks_late a task that outlives the visibility timeout is delivered
-# again; keep it well above the longest task time limit.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# again; keep it well above the longest time a message can sit unacknowledged
+# on a live worker (a retry's countdown, at most 240 s, plus the 180 s poll time
+# limit). It is also how long the tasks of a worker killed outright (SIGKILL,
+# lost machine) wait before another worker takes them: when only a pool process
+# dies, reject_on_worker_lost hands its task back at once. Polls do not depend
+# on it (beat sends a feed again once its lease runs out); extractions do.
+# Abandoned messages are looked for every 10 s (kombu's default sweep is 100 s).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("TRACKER_VISIBILITY_TIMEOUT", 3600, minimum=10),
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
 CELERY_TASK_DEFAULT_QUEUE = "poll"
 # Each queue gets its own exchange and key: queues declared bare would share the
 # default queue's exchange and binding, and every message would reach both.
@@ -199,11 +254,35 @@ TRACKER_POLL_LOG_KEEP = env_int("TRACKER_POLL_LOG_KEEP", 100, minimum=1)
 if TRACKER_MIN_INTERVAL > TRACKER_MAX_INTERVAL:
     raise ImproperlyConfigured("TRACKER_MIN_INTERVAL must not exceed TRACKER_MAX_INTERVAL.")
 
+# --- Logging -----------------------------------------------------------------
+# One JSON object per line in production (LOG_FORMAT=json, the default with
+# DEBUG off), readable lines in development (LOG_FORMAT=plain). Either way the
+# ingestion context (feed_id, article_id, task_id) rides on every line logged
+# while a feed or an article is being worked on (tracker.logging).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json").lower()
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} must be json or plain.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "tracker.logging.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "tracker.logging.JSONFormatter"},
+        "plain": {"()": "tracker.logging.PlainFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # httpx logs every request at INFO; the poll's own line says enough.
+        "httpx": {"level": "WARNING"},
+    },
 }
+# Workers log through the handler above instead of Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -26,6 +26,10 @@ from tracker.ingestion.errors import NOT_A_FEED, PARSE, ParseError
 # A poll stores at most this many entries, the newest: a feed that suddenly lists
 # its whole archive must not flood the review queue in one go.
 MAX_ENTRIES: Final = 200
+# An entry's summary is cut to this many characters before it is sanitized
+# (which closes whatever the cut leaves open): it is the feed's teaser; the
+# article's text comes from its page, capped by extract.MAX_TEXT_CHARS.
+MAX_SUMMARY_CHARS: Final = 20_000
 
 # Entries dated further ahead than this are misdated (a wrong time zone is at
 # most a day off); ones before the first news feeds existed are placeholders
@@ -212,7 +216,9 @@ def _summary(entry: Mapping[str, Any], base: str) -> str:
         if isinstance(value, str) and value.strip():
             # xml:base, when the feed set one, is relative to the feed's URL.
             local = detail.get("base") if isinstance(detail, Mapping) else ""
-            return sanitize_html(value, base_url=urljoin(base, str(local or "")))
+            return sanitize_html(
+                value[:MAX_SUMMARY_CHARS], base_url=urljoin(base, str(local or ""))
+            )
     return ""
 
 
