@@ -979,3 +979,39 @@ def test_the_sitemap_lists_public_stories_and_published_events_only(client):
     assert "hidden" not in xml
     assert "<lastmod>" in xml
     assert "Sitemap: http://testserver/sitemap.xml" in text_of(client.get("/robots.txt"))
+
+
+@pytest.mark.django_db
+def test_accepting_an_article_shows_its_source_on_the_cached_pages(client, editor):
+    from tracker.models import Article
+    from tracker.services import accept_article
+
+    s = story(slug="deal")
+    e = event(s, "Meta invests", slug="invests")
+    article = Article.objects.create(
+        story=s,
+        guid="urn:reuters:1",
+        url="https://www.reuters.com/technology/meta-scale/",
+        title="Meta finalizes Scale AI investment",
+        outlet="Reuters",
+    )
+    pages = ["/stories/deal/", "/stories/deal/events/invests/", "/stories/deal/feed/"]
+    before = {url: client.get(url)["ETag"] for url in pages}
+
+    accept_article(article, editor, event=e, quote="Meta has finalized its investment.")
+
+    for url in pages:
+        response = client.get(url, HTTP_IF_NONE_MATCH=before[url])
+        assert response.status_code == 200, url
+        shown = "Sources: Reuters" if "feed" in url else "Meta finalizes Scale AI investment"
+        assert shown in text_of(response), url
+
+
+@pytest.mark.django_db
+def test_a_cached_response_keeps_the_headers_its_view_set(client):
+    event(story(slug="deal"))
+
+    first, cached = client.get("/sitemap.xml"), client.get("/sitemap.xml")
+
+    assert cached["X-Robots-Tag"] == first["X-Robots-Tag"]
+    assert cached["Content-Type"] == first["Content-Type"] == "application/xml"

@@ -213,6 +213,8 @@ class _LocalPages:
 
 local_pages = _LocalPages(LOCAL_PAGE_BYTES)
 
+_NOT_STORED = {"content-length", "set-cookie", "etag", "last-modified", "cache-control"}
+
 
 @dataclass
 class Page:
@@ -240,11 +242,17 @@ class Page:
             if entry is None:
                 return None
             local_pages.put(self.key, entry)
-        content, content_type = entry
-        return HttpResponse(content, content_type=content_type)
+        content, headers = entry
+        response = HttpResponse(content)
+        for name, value in headers.items():
+            response[name] = value
+        return response
 
     def store(self, response: HttpResponse) -> None:
-        entry = (response.content, response["Content-Type"])
+        # The view's own headers (Content-Type, the sitemap's X-Robots-Tag); the
+        # middleware adds its own again on the way out of a cached response.
+        headers = {k: v for k, v in response.items() if k.lower() not in _NOT_STORED}
+        entry = (response.content, headers)
         local_pages.put(self.key, entry)
         try:
             cache.set(self.key, entry, PAGE_TIMEOUT)
