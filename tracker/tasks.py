@@ -44,14 +44,29 @@ def enqueue_polls(feed_ids: list[int], now: dt.datetime) -> None:
     transaction.on_commit(lambda: [poll_feed_task.delay(feed_id, stamp) for feed_id in feed_ids])
 
 
+def resend_lost_extractions(now: dt.datetime) -> int:
+    """Send again the extractions whose task was lost, each at most once an hour
+    (a Redis key per article), so a long backlog is not flooded with copies; a
+    copy that finds its article extracted already does nothing."""
+    client = host_gate().client
+    sent = 0
+    for article_id in pipeline.lost_extractions(now):
+        if client.set(f"tracker:extraction-resent:{article_id}", 1, nx=True, ex=3600):
+            extract_article_task.delay(article_id)
+            sent += 1
+    return sent
+
+
 @shared_task(ignore_result=True, time_limit=60)
 def poll_due_feeds_task() -> int:
-    """Beat's tick: lease every due feed to the queue and send its poll."""
+    """Beat's tick: lease every due feed to the queue and send its poll; send
+    again any extraction whose task was lost."""
     record_tick()
     now = timezone.now()
     with transaction.atomic():
         feed_ids = pipeline.enqueue_due_feeds(now)
         enqueue_polls(feed_ids, now)
+    resend_lost_extractions(now)
     return len(feed_ids)
 
 

@@ -27,7 +27,7 @@ def rss(title: str, items: list[dict[str, str]], *, extra: str = "") -> bytes:
         f"<title>{i['title']}</title><link>{i['link']}</link>"
         f"<guid>{i.get('guid', i['link'])}</guid>"
         f"<pubDate>{i.get('date', 'Thu, 12 Jun 2025 10:00:00 GMT')}</pubDate>"
-        f"<description>{i.get('summary', 'Scale AI news.')}</description>"
+        f"<description>{i.get('summary', 'News of the day.')}</description>"
         "</item>"
         for i in items
     )
@@ -60,7 +60,7 @@ def items(server: HostileServer, prefix: str, n: int) -> list[dict[str, str]]:
         path = f"/pages/{prefix}/{i}"
         title = f"Scale AI report {prefix} {i}"
         server.route(path, Play(200, page(title, seed), {"Content-Type": HTML}))
-        made.append({"title": title, "link": server.url(path)})
+        made.append({"title": title, "link": server.url(path), "summary": "Scale AI news."})
     return made
 
 

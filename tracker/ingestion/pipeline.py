@@ -49,6 +49,11 @@ QUEUE_LEASE = dt.timedelta(minutes=10)
 # A poll that started this long ago without finishing belongs to a dead worker;
 # another may take the feed. Above the poll task's hard time limit.
 RUN_LEASE = dt.timedelta(minutes=5)
+# An extraction still pending this long after its article was stored has lost its
+# task (a worker died between storing the article and sending the task); beat's
+# tick sends it again. Above the broker's visibility timeout, which redelivers
+# the tasks of a dead worker, plus the retries' countdowns (7.5 min in all).
+EXTRACTION_LOST_AFTER = dt.timedelta(hours=1, minutes=15)
 # Same normalized title inside this window counts as the same story.
 TITLE_WINDOW = dt.timedelta(days=3)
 # Near-duplicate bodies are looked for among the story's articles of this window,
@@ -142,6 +147,19 @@ def lease_feed(feed_id: int, now: dt.datetime, *, force: bool = False) -> bool:
     return (
         Feed.objects.filter(due, pk=feed_id, is_active=True).update(next_poll_at=now + QUEUE_LEASE)
         == 1
+    )
+
+
+def lost_extractions(now: dt.datetime, limit: int = 200) -> list[int]:
+    """Articles still waiting for extraction EXTRACTION_LOST_AFTER after they were
+    stored, oldest first: their task was lost. Returns their ids."""
+    return list(
+        Article.objects.filter(
+            extraction_status=ExtractionStatus.PENDING,
+            created_at__lt=now - EXTRACTION_LOST_AFTER,
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
     )
 
 
@@ -592,6 +610,7 @@ __all__ = [
     "find_feed",
     "give_up_extraction",
     "lease_feed",
+    "lost_extractions",
     "poll_feed",
     "store_entries",
 ]
