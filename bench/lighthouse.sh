@@ -13,7 +13,7 @@ LH_DIR=${LH_DIR:-/tmp/lh}
 export CHROME_PATH=${CHROME_PATH:-/usr/bin/chromium}
 export DEBUG=0 SECRET_KEY=lighthouse-only-secret-key SECURE_SSL_REDIRECT=0 \
   ALLOWED_HOSTS=127.0.0.1 TRACKER_VAR_DIR=var/lighthouse LOG_LEVEL=WARNING
-PAGES=(/stories/meta-scale-ai/ /stories/meta-scale-ai/events/closing/)
+PAGES=(/stories/meta-scale-ai/ /stories/meta-scale-ai/events/closing/ /stories/meta-scale-ai/changes/)
 PY=.venv/bin/python
 
 if [ ! -x "$LH_DIR/node_modules/.bin/lighthouse" ]; then
@@ -39,9 +39,14 @@ echo "| page | performance | accessibility | best practices | SEO |"
 echo "| --- | ---: | ---: | ---: | ---: |"
 for page in "${PAGES[@]}"; do
   report=var/lighthouse/report-$(echo "$page" | tr -c 'a-z0-9\n' '-').json
-  "$LH_DIR/node_modules/.bin/lighthouse" "http://127.0.0.1:$PORT$page" --quiet --output=json \
-    --output-path="$report" --chrome-flags="--headless --no-sandbox --disable-gpu \
---disable-background-networking --disable-component-update --disable-sync --no-first-run"
+  # A loaded machine now and then loses the trace (NO_NAVSTART): try again.
+  for attempt in 1 2 3; do
+    "$LH_DIR/node_modules/.bin/lighthouse" "http://127.0.0.1:$PORT$page" --quiet --output=json \
+      --output-path="$report" --chrome-flags="--headless --no-sandbox --disable-gpu \
+--disable-background-networking --disable-component-update --disable-sync --no-first-run" \
+      && break
+    [ "$attempt" = 3 ] && exit 1
+  done
   $PY - "$page" "$report" <<'PYTHON'
 import json, sys
 page, report = sys.argv[1], json.load(open(sys.argv[2]))

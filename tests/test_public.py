@@ -785,7 +785,7 @@ def test_pages_feeds_and_api_answer_conditional_gets_with_304(client, url):
 
     first = client.get(url)
     assert first.status_code == 200
-    assert first["ETag"].startswith('"') and first["Last-Modified"].endswith("GMT")
+    assert first["ETag"].startswith('W/"') and first["Last-Modified"].endswith("GMT")
     assert first["Cache-Control"] == "public, no-cache"
 
     by_etag = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
@@ -852,6 +852,29 @@ def test_a_cached_page_is_served_without_a_query_and_expires_with_any_change(cli
         before = after
     html = text_of(client.get("/stories/deal/"))
     assert "Reuters, corrected" in html and "50%" not in html
+
+
+@pytest.mark.django_db
+def test_a_cached_page_is_gzipped_for_a_client_that_accepts_it(client):
+    import gzip
+
+    event(story(slug="deal"), "Signed")
+    plain = client.get("/stories/deal/")  # rendered now, sent as is
+
+    packed = client.get("/stories/deal/", HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    again = client.get("/stories/deal/", HTTP_ACCEPT_ENCODING="gzip")
+    unpacked = client.get("/stories/deal/")
+
+    assert "Content-Encoding" not in plain and "Content-Encoding" not in unpacked
+    assert packed["Content-Encoding"] == again["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.content) == plain.content == unpacked.content
+    assert len(packed.content) < len(plain.content) / 2
+    assert packed["Vary"] == plain["Vary"] == "Accept-Encoding"
+    assert packed["ETag"] == plain["ETag"]
+    not_modified = client.get(
+        "/stories/deal/", HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=plain["ETag"]
+    )
+    assert not_modified.status_code == 304
 
 
 @pytest.mark.django_db

@@ -24,8 +24,10 @@ Bulk ``QuerySet.update()`` calls send no signals; call ``bump()`` after one.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import logging
+import re
 import secrets
 import threading
 import time
@@ -40,7 +42,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.utils.cache import get_conditional_response
+from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 
 from tracker.models import Citation, Claim, ClaimValue, Entity, Event, Source, Story
@@ -143,12 +145,16 @@ def public_story_id(slug: str) -> int | None:
     """The id of the public story with ``slug``, None when there is none. Kept
     under the site version, so publishing, hiding or renaming a story is seen
     by the next request."""
-    key = _key("slug", f"{site_version().tag}:{slug[:MAX_PARAM_CHARS]}")
+    if len(slug) > Story._meta.get_field("slug").max_length:
+        return None
+    key = _key("slug", f"{site_version().tag}:{slug}")
     found = cache.get(key)
     if found is None:
-        found = Story.objects.public().filter(slug=slug).values_list("pk", flat=True).first() or 0
-        cache.set(key, found, PAGE_TIMEOUT)
-    return found or None
+        found = Story.objects.public().filter(slug=slug).values_list("pk", flat=True).first()
+        # Misses are not kept: made-up slugs would only fill the cache.
+        if found is not None:
+            cache.set(key, found, PAGE_TIMEOUT)
+    return found
 
 
 # --- Fragments ---------------------------------------------------------------------
@@ -193,17 +199,17 @@ class _LocalPages:
             return entry
 
     def put(self, key: str, entry: tuple) -> None:
-        size = len(entry[0])
+        size = sum(len(part) for part in (entry[0], entry[2]) if part)
         if size > self.max_bytes // 4:
             return
         with self.lock:
             if key in self.entries:
-                return
+                self.size -= sum(len(p) for p in (self.entries[key][0], self.entries[key][2]) if p)
             self.entries[key] = entry
             self.size += size
             while self.size > self.max_bytes:
                 _, dropped = self.entries.popitem(last=False)
-                self.size -= len(dropped[0])
+                self.size -= sum(len(part) for part in (dropped[0], dropped[2]) if part)
 
     def clear(self) -> None:
         with self.lock:
@@ -213,7 +219,8 @@ class _LocalPages:
 
 local_pages = _LocalPages(LOCAL_PAGE_BYTES)
 
-_NOT_STORED = {"content-length", "set-cookie", "etag", "last-modified", "cache-control"}
+_NOT_STORED = {"content-length", "set-cookie", "etag", "last-modified", "cache-control", "vary"}
+_ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 
 
 @dataclass
@@ -225,13 +232,17 @@ class Page:
 
     @property
     def etag(self) -> str:
-        return f'"{self.version.tag}.{self.variant}"'
+        # Weak: the gzip and the plain body of one version are the same page,
+        # and a client holding either may revalidate with it.
+        return f'W/"{self.version.tag}.{self.variant}"'
 
     @property
     def key(self) -> str:
         return f"{PREFIX}:page:{self.version.tag}:{self.variant}"
 
-    def load(self) -> HttpResponse | None:
+    def load(self, request: HttpRequest) -> HttpResponse | None:
+        """The cached response, gzipped for a client that accepts it (compressed
+        on the first such request and kept beside the plain body)."""
         entry = local_pages.get(self.key)
         if entry is None:
             try:
@@ -242,8 +253,15 @@ class Page:
             if entry is None:
                 return None
             local_pages.put(self.key, entry)
-        content, headers = entry
-        response = HttpResponse(content)
+        content, headers, compressed = entry
+        if _ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")):
+            if compressed is None:
+                compressed = gzip.compress(content, compresslevel=6, mtime=0)
+                self._keep((content, headers, compressed))
+            response = HttpResponse(compressed)
+            response["Content-Encoding"] = "gzip"
+        else:
+            response = HttpResponse(content)
         for name, value in headers.items():
             response[name] = value
         return response
@@ -252,7 +270,9 @@ class Page:
         # The view's own headers (Content-Type, the sitemap's X-Robots-Tag); the
         # middleware adds its own again on the way out of a cached response.
         headers = {k: v for k, v in response.items() if k.lower() not in _NOT_STORED}
-        entry = (response.content, headers)
+        self._keep((response.content, headers, None))
+
+    def _keep(self, entry: tuple) -> None:
         local_pages.put(self.key, entry)
         try:
             cache.set(self.key, entry, PAGE_TIMEOUT)
@@ -265,6 +285,7 @@ class Page:
         # Always ask again, cheaply: a changed story must show at once, and an
         # unchanged one costs a 304.
         response["Cache-Control"] = "public, no-cache"
+        patch_vary_headers(response, ["Accept-Encoding"])
         return response
 
 
@@ -318,7 +339,7 @@ def cached_page(
             )
             if not_modified is not None:
                 return page.decorate(not_modified)
-            response = page.load()
+            response = page.load(request)
             if response is None:
                 response = view(request, *args, **kwargs)
                 if response.status_code != 200 or response.streaming:
