@@ -242,7 +242,7 @@ def worker_died(worker: WorkerProcess) -> str:
     if worker.process.poll() is not None:
         return f"exited with {worker.process.returncode}"
     log = worker.log.read_text(errors="replace")
-    for sign in ("WorkerLostError", "Process 'ForkPoolWorker", "Unrecoverable error", "CRITICAL"):
+    for sign in ("WorkerLostError", "Process 'ForkPoolWorker", "Unrecoverable error"):
         if sign in log:
             return f"log shows {sign!r}"
     return ""
