@@ -50,7 +50,9 @@ def changelist_queries(client, model: str) -> int:
     return len(queries)
 
 
-@pytest.mark.parametrize("model", ["story", "event", "citation", "claim", "source", "entity", "feed"])
+@pytest.mark.parametrize(
+    "model", ["story", "event", "citation", "claim", "source", "entity", "feed"]
+)
 def test_changelist_queries_stay_constant_as_rows_grow(staff_client, model):
     story = make_story()
     populate(story, 3)
