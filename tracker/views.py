@@ -346,7 +346,7 @@ class EventDetailView(PublicStoryMixin, DetailView):
         )
         index = next(i for i, e in enumerate(siblings) if e.pk == event.pk)
         notes = changes_for([event.pk]).get(event.pk, [])
-        claims = [claim for claim in event.claims.all()]
+        claims = list(event.claims.all())
         return super().get_context_data(
             previous_event=siblings[index - 1] if index > 0 else None,
             next_event=siblings[index + 1] if index + 1 < len(siblings) else None,
