@@ -46,6 +46,7 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 
 from tracker.models import Citation, Claim, ClaimValue, Entity, Event, Source, Story
+from tracker.public import NEW_DAYS, UPDATED_DAYS
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,8 @@ PAGE_TIMEOUT = 3600
 # 1,000-event timeline is about 2 MB of HTML.
 LOCAL_PAGE_BYTES = 48 * 1024 * 1024
 # "New" and "updated" marks cover this many days, so for that long after a
-# change a page also depends on the date (bench and tests use the same figure).
-MARK_DAYS = 7
+# change a page also depends on the date.
+MARK_DAYS = max(NEW_DAYS, UPDATED_DAYS)
 # Query parameters are cut to this length before they become part of a cache key.
 MAX_PARAM_CHARS = 100
 

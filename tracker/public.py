@@ -20,7 +20,7 @@ from tracker.models import Citation, Claim, ClaimValue, Event, EventStatus, Stor
 
 # Marks on the timeline: "new" for an event published within NEW_DAYS, "updated"
 # for one changed in public within UPDATED_DAYS. Counted from the start of the
-# day (UTC), so a page is the same all day long; cache.MARK_DAYS covers both.
+# day (UTC), so a page is the same all day long (tracker.cache keys it by the date).
 NEW_DAYS = 7
 UPDATED_DAYS = 7
 NEW, UPDATED = "new", "updated"
