@@ -65,6 +65,8 @@ LOCAL_PAGE_BYTES = 48 * 1024 * 1024
 MARK_DAYS = max(NEW_DAYS, UPDATED_DAYS)
 # Query parameters are cut to this length before they become part of a cache key.
 MAX_PARAM_CHARS = 100
+# A slug longer than the field allows names no story.
+SLUG_MAX_LENGTH = Story._meta.get_field("slug").max_length or 0
 
 
 # --- Versions --------------------------------------------------------------------
@@ -146,7 +148,7 @@ def public_story_id(slug: str) -> int | None:
     """The id of the public story with ``slug``, None when there is none. Kept
     under the site version, so publishing, hiding or renaming a story is seen
     by the next request."""
-    if len(slug) > Story._meta.get_field("slug").max_length:
+    if SLUG_MAX_LENGTH and len(slug) > SLUG_MAX_LENGTH:
         return None
     key = _key("slug", f"{site_version().tag}:{slug}")
     found = cache.get(key)
@@ -294,7 +296,7 @@ def variant_of(request: HttpRequest, params: Iterable[str]) -> str:
     """A short digest of what selects the response within a version: scheme, host
     (absolute URLs are rendered into pages and feeds), path and the parameters the
     view reads. Other parameters are ignored, so they cannot fill the cache."""
-    parts = [request.scheme, request.get_host(), request.path]
+    parts = [request.scheme or "", request.get_host(), request.path]
     for name in sorted(params):
         value = request.GET.get(name)
         if value is not None:
