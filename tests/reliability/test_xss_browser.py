@@ -103,9 +103,9 @@ def test_hostile_markup_runs_nowhere_in_the_review_queue_or_on_public_pages(
         story=story,
         guid="raw",
         url=hostile.url("/xss/0"),
-        title=f"Scale AI raw {RAW}",
-        outlet=RAW,
-        author=RAW,
+        title=f"Scale AI raw {RAW}"[:1000],
+        outlet=RAW[:300],
+        author=RAW[:300],
         summary=RAW,
         text=RAW,
     )
