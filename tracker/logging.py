@@ -32,7 +32,7 @@ _RECORD_ATTRIBUTES: Final = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys() | {"message", "asctime"}
 )
 # The fields shown first in plain lines, in this order.
-_PLAIN_FIRST: Final = ("feed_id", "article_id", "task_id")
+_PLAIN_FIRST: Final[tuple[str, ...]] = ("feed_id", "article_id", "task_id")
 
 
 @contextmanager
