@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from tracker.ingestion.dedupe import canonical_url
@@ -40,7 +41,145 @@ def _date(value: str | None, where: str) -> dt.date | None:
 
 
 def _source_key(source: Source) -> str:
-    return source.document or source.normalized_url or f"source-{source.pk}"
+    if source.document or source.normalized_url:
+        return source.document or source.normalized_url
+    return f"source:{source.title}|{source.publisher}|{source.published_text}"
+
+
+# --- History -------------------------------------------------------------------------
+# The history django-simple-history keeps of a story's events, citations, claims and
+# claim values travels with the story, so "what changed" survives an export and an
+# import. Rows name their object by a key that does not depend on database ids (an
+# event's slug, a citation's event and source, ...); objects deleted since get
+# "deleted-<model>-<n>" and, on import, negative ids that no new row can take.
+
+HISTORY_MODELS = {"event": Event, "citation": Citation, "claim": Claim, "claimvalue": ClaimValue}
+# Foreign keys in historical rows, and the kind of key they point at.
+HISTORY_REFERENCES = {
+    "story_id": "story",
+    "event_id": "event",
+    "source_id": "source",
+    "claim_id": "claim",
+}
+
+
+def _history_rows(story: Story) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "event": list(
+            Event.history.filter(story_id=story.pk).order_by("history_date", "history_id").values()
+        ),
+        "citation": list(
+            Citation.history.filter(event__story=story)
+            .order_by("history_date", "history_id")
+            .values()
+        ),
+        "claim": list(
+            Claim.history.filter(event__story=story).order_by("history_date", "history_id").values()
+        ),
+        "claimvalue": list(
+            ClaimValue.history.filter(claim__event__story=story)
+            .order_by("history_date", "history_id")
+            .values()
+        ),
+    }
+
+
+def _current_keys(story: Story) -> dict[str, dict[int, str]]:
+    events = dict(story.events.values_list("pk", "slug"))
+    sources = {s.pk: _source_key(s) for s in Source.objects.filter(citations__event__story=story)}
+    citations = {
+        c.pk: f"{events[c.event_id]}|{sources[c.source_id]}"
+        for c in Citation.objects.filter(event__story=story)
+    }
+    claims = {
+        c.pk: f"{events[c.event_id]}|{c.label}" for c in Claim.objects.filter(event__story=story)
+    }
+    values = {
+        v.pk: f"{claims[v.claim_id]}|{v.value}"
+        for v in ClaimValue.objects.filter(claim__event__story=story)
+    }
+    return {
+        "story": {story.pk: story.slug},
+        "event": events,
+        "source": sources,
+        "citation": citations,
+        "claim": claims,
+        "claimvalue": values,
+    }
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def export_history(story: Story) -> tuple[list[dict[str, Any]], list[Source]]:
+    """The story's history rows, keyed without ids, and the sources they name
+    that no current citation does (so a "source removed" note keeps its label)."""
+    keys = _current_keys(story)
+    rows = _history_rows(story)
+    for model, model_rows in rows.items():
+        deleted = sorted({r["id"] for r in model_rows} - set(keys[model]))
+        for n, pk in enumerate(deleted, start=1):
+            keys[model][pk] = f"deleted-{model}-{n}"
+    extra_sources = Source.objects.filter(
+        pk__in={r["source_id"] for r in rows["citation"]} - set(keys["source"])
+    )
+    for source in extra_sources:
+        keys["source"][source.pk] = _source_key(source)
+    users = dict(
+        get_user_model()
+        .objects.filter(pk__in={r["history_user_id"] for m in rows.values() for r in m})
+        .values_list("pk", "username")
+    )
+    exported = []
+    for model, model_rows in rows.items():
+        for row in model_rows:
+            fields = {}
+            for name, value in row.items():
+                if name in ("history_id", "history_user_id"):
+                    continue
+                if name == "id":
+                    fields[name] = keys[model][value]
+                elif name in HISTORY_REFERENCES:
+                    fields[name] = keys[HISTORY_REFERENCES[name]].get(value)
+                else:
+                    fields[name] = _json_value(value)
+            exported.append(
+                {"model": model, "user": users.get(row["history_user_id"]), "fields": fields}
+            )
+    return exported, list(extra_sources)
+
+
+def import_history(docs: list[dict[str, Any]], keys: dict[str, dict[str, int]]) -> None:
+    """Replace the history the import just wrote with the exported one."""
+    users = dict(get_user_model().objects.values_list("username", "pk"))
+    next_deleted: dict[str, int] = {}
+    for model, model_class in HISTORY_MODELS.items():
+        model_class.history.filter(id__in=keys[model].values()).delete()
+    for doc in docs:
+        model = doc["model"]
+        if model not in HISTORY_MODELS:
+            raise StoryFormatError(f"history: unknown model {model!r}.")
+        history_model = HISTORY_MODELS[model].history.model
+        fields = dict(doc["fields"])
+        key = fields["id"]
+        if key not in keys[model]:
+            next_deleted[model] = next_deleted.get(model, 0) - 1
+            keys[model][key] = next_deleted[model]
+        fields["id"] = keys[model][key]
+        for name, kind in HISTORY_REFERENCES.items():
+            if name in fields:
+                fields[name] = keys[kind].get(fields[name]) if fields[name] is not None else None
+        for field in history_model._meta.concrete_fields:
+            value = fields.get(field.attname)
+            if isinstance(value, str) and field.get_internal_type() in (
+                "DateField",
+                "DateTimeField",
+            ):
+                fields[field.attname] = field.to_python(value)
+        history_model.objects.create(history_user_id=users.get(doc.get("user")), **fields)
 
 
 def export_story(story: Story) -> dict[str, Any]:
@@ -104,6 +243,9 @@ def export_story(story: Story) -> dict[str, Any]:
                 "claims": claims,
             }
         )
+    history, history_sources = export_history(story)
+    for source in history_sources:
+        sources[source.pk] = source
     return {
         "format": FORMAT,
         "story": {
@@ -146,6 +288,7 @@ def export_story(story: Story) -> dict[str, Any]:
             {"url": f.url, "title": f.title, "site_url": f.site_url, "is_active": f.is_active}
             for f in story.feeds.order_by("url")
         ],
+        "history": history,
     }
 
 
@@ -288,7 +431,18 @@ def import_story(
             },
         )
         feed.stories.add(story)
+
+    if "history" in data:
+        keys = _current_keys_by_key(story)
+        keys["source"].update({key: source.pk for key, source in sources.items()})
+        import_history(data["history"], keys)
     return story
+
+
+def _current_keys_by_key(story: Story) -> dict[str, dict[str, int]]:
+    return {
+        model: {key: pk for pk, key in keys.items()} for model, keys in _current_keys(story).items()
+    }
 
 
 def load_document(path: Path) -> dict[str, Any]:
