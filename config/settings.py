@@ -187,9 +187,11 @@ if EMBEDDED_REDIS:
 # by every process; redis-py spells the embedded server's socket unix://.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Redis's cache, but a Redis outage leaves pages uncached instead of failing.
+        "BACKEND": "tracker.cache_backend.ForgivingRedisCache",
         "LOCATION": embedded_redis.redis_client_url(REDIS_URL),
         "KEY_PREFIX": "cache",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
 
