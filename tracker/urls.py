@@ -1,5 +1,6 @@
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
+from django.views.decorators.http import require_safe
 
 from tracker import api, cache, feeds, views
 from tracker.sitemaps import sitemaps
@@ -12,7 +13,7 @@ urlpatterns = [
     path("stories/<slug:slug>/changes/", views.StoryChangesView.as_view(), name="story_changes"),
     path(
         "stories/<slug:slug>/feed/",
-        cache.cached_page()(feeds.StoryFeed()),
+        require_safe(cache.cached_page()(feeds.StoryFeed())),
         name="story_feed",
     ),
     path("stories/<slug:slug>/timeline.json", views.timelinejs_export, name="story_timelinejs"),
@@ -24,7 +25,7 @@ urlpatterns = [
     path("api/v1/", include(api)),
     path(
         "sitemap.xml",
-        cache.cached_page(cache.SITE)(sitemap),
+        require_safe(cache.cached_page(cache.SITE)(sitemap)),
         {"sitemaps": sitemaps},
         name="sitemap",
     ),
