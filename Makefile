@@ -48,6 +48,12 @@ check: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/run_all.py
 
+# 500 feeds x 20 articles from a loopback farm through real Celery workers, with
+# newsboat and bare trafilatura beside it (bench/README.md, "Ingestion").
+.PHONY: bench-ingestion
+bench-ingestion: $(STAMP)
+	$(PY) bench/bench_ingestion.py $(BENCH_ARGS)
+
 # Regenerate the pinned requirements after editing pyproject.toml.
 lock: $(STAMP)
 	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links --output-file requirements/base.txt pyproject.toml
