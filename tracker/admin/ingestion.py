@@ -1,6 +1,7 @@
 """Feeds and their health, for operators."""
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
@@ -56,6 +57,8 @@ class FeedHealthFilter(admin.SimpleListFilter):
 
 @admin.register(Feed)
 class FeedAdmin(admin.ModelAdmin):
+    # Addresses typed without a scheme are taken as https (Django 6 does this too).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = [
         "__str__",
         "health",

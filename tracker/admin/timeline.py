@@ -1,6 +1,7 @@
 """Stories and their timelines: events, citations, claims, sources, entities."""
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
@@ -183,6 +184,8 @@ class ClaimAdmin(SimpleHistoryAdmin):
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
+    # Addresses typed without a scheme are taken as https (Django 6 does this too).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["title", "publisher", "published_text", "has_url", "citation_count"]
     search_fields = ["title", "publisher", "author", "url", "document"]
     list_filter = [("url", admin.EmptyFieldListFilter)]
