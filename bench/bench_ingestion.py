@@ -626,7 +626,7 @@ def main() -> None:
                 f"{boat['third']['not_modified']} of {boat['third']['requests']}",
             ),
         ]
-    else:
+    elif not args.no_newsboat:
         notes.append("newsboat is not installed (apt-get install newsboat): no comparison.")
     if bare is not None:
         bare_rate = bare["pages"] / bare["seconds"]
