@@ -615,6 +615,13 @@ class Article(models.Model):
         indexes = [
             models.Index(fields=["story", "review_state", "-published_at"]),
             models.Index(fields=["story", "normalized_url"]),
+            # The near-duplicate scan reads only this index (pk rides along), not
+            # the rows with their texts.
+            models.Index(
+                fields=["story", "-created_at", "fingerprint"],
+                condition=Q(duplicate_of__isnull=True, fingerprint__isnull=False),
+                name="article_fingerprint_scan",
+            ),
         ]
         permissions = [("review_article", "Can review articles")]
 

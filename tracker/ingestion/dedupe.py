@@ -90,6 +90,7 @@ MIN_FINGERPRINT_WORDS = 50
 _BITS = 64
 _MASK = (1 << _BITS) - 1
 _SIGN = 1 << (_BITS - 1)
+_LOW_BIT = bytes(7) + b"\x01"
 
 
 def _shingles(words: list[str]) -> Iterator[str]:
@@ -113,16 +114,20 @@ def simhash(text: str) -> int:
     without words; ``fingerprint`` is the caller-facing form that refuses texts
     too short to fingerprint."""
     words = _WORD.findall(unicodedata.normalize("NFKC", text or "").casefold())
-    weights = [0] * _BITS
-    seen = False
-    for shingle in _shingles(words):
-        seen = True
-        value = _hash64(shingle)
-        for bit in range(_BITS):
-            weights[bit] += 1 if value >> bit & 1 else -1
-    if not seen:
+    digests = [
+        hashlib.blake2b(shingle.encode(), digest_size=8).digest() for shingle in _shingles(words)
+    ]
+    if not digests:
         return 0
-    unsigned = sum(1 << bit for bit, weight in enumerate(weights) if weight > 0)
+    # Bit-sliced counting: every shingle's hash side by side in one integer, so the
+    # hashes with bit b set are counted by one AND and one popcount, not a Python
+    # loop over 64 bits per shingle.
+    packed = int.from_bytes(b"".join(digests), "big")
+    lanes = int.from_bytes(_LOW_BIT * len(digests), "big")
+    count = len(digests)
+    unsigned = sum(
+        1 << bit for bit in range(_BITS) if 2 * (packed & (lanes << bit)).bit_count() > count
+    )
     return unsigned - (1 << _BITS) if unsigned & _SIGN else unsigned
 
 

@@ -345,6 +345,37 @@ def _save_log(feed: Feed, log: PollLog) -> None:
 # --- Storing entries -----------------------------------------------------------------
 
 
+@dataclass
+class _StoryIndex:
+    """What _classify needs about a story's earlier articles, read once per poll
+    (three queries) instead of once per entry (three queries each)."""
+
+    by_url: dict[str, Article]
+    by_title: dict[str, list[Article]]
+    events: list[suggest.EventFeatures]
+
+    @classmethod
+    def load(cls, story: Story, articles: list[Article]) -> _StoryIndex:
+        urls = {a.normalized_url for a in articles if a.normalized_url}
+        keys = {a.title_key for a in articles if a.title_key}
+        by_url = {
+            a.normalized_url: a
+            for a in Article.objects.originals().filter(story=story, normalized_url__in=urls)
+        }
+        by_title: dict[str, list[Article]] = {}
+        for a in Article.objects.originals().filter(story=story, title_key__in=keys).order_by("pk"):
+            by_title.setdefault(a.title_key, []).append(a)
+        return cls(by_url, by_title, _event_features(story))
+
+    def add(self, article: Article) -> None:
+        if article.duplicate_of_id is not None:
+            return
+        if article.normalized_url:
+            self.by_url.setdefault(article.normalized_url, article)
+        if article.title_key:
+            self.by_title.setdefault(article.title_key, []).append(article)
+
+
 def store_entries(
     feed: Feed, entries: Iterable[ParsedEntry], now: dt.datetime
 ) -> tuple[list[int], int]:
@@ -359,21 +390,24 @@ def store_entries(
                 story=story, feed=feed, guid__in=[e.guid[:1000] for e in entries]
             ).values_list("guid", flat=True)
         )
-        for entry in entries:
-            if entry.guid[:1000] in known:
+        fresh = [_new_article(story, feed, e) for e in entries if e.guid[:1000] not in known]
+        if not fresh:
+            continue
+        index = _StoryIndex.load(story, fresh)
+        for article in fresh:
+            _classify(article, story, now, index)
+            if not _save_new(article, story, feed):
                 continue
-            article = _store_entry(story, feed, entry, now)
-            if article is None:
-                continue
+            index.add(article)
             created += 1
             if article.extraction_status == ExtractionStatus.PENDING:
                 queued.append(article.pk)
     return queued, created
 
 
-def _store_entry(story: Story, feed: Feed, entry: ParsedEntry, now: dt.datetime) -> Article | None:
+def _new_article(story: Story, feed: Feed, entry: ParsedEntry) -> Article:
     normalized = dedupe.canonical_url(entry.url)
-    article = Article(
+    return Article(
         story=story,
         feed=feed,
         guid=entry.guid[:1000],
@@ -386,7 +420,15 @@ def _store_entry(story: Story, feed: Feed, entry: ParsedEntry, now: dt.datetime)
         published_at=entry.published_at,
         summary=entry.summary_html,
     )
-    _classify(article, story, now)
+
+
+def _store_entry(story: Story, feed: Feed, entry: ParsedEntry, now: dt.datetime) -> Article | None:
+    article = _new_article(story, feed, entry)
+    _classify(article, story, now, _StoryIndex.load(story, [article]))
+    return article if _save_new(article, story, feed) else None
+
+
+def _save_new(article: Article, story: Story, feed: Feed) -> bool:
     try:
         with transaction.atomic():
             article.save()
@@ -394,7 +436,7 @@ def _store_entry(story: Story, feed: Feed, entry: ParsedEntry, now: dt.datetime)
         # Lost a race: either another worker stored this guid (nothing to do), or
         # stored the first copy of this URL (then this one is its duplicate).
         if Article.objects.filter(story=story, feed=feed, guid=article.guid).exists():
-            return None
+            return False
         original = (
             Article.objects.originals()
             .filter(story=story, normalized_url=article.normalized_url)
@@ -405,31 +447,26 @@ def _store_entry(story: Story, feed: Feed, entry: ParsedEntry, now: dt.datetime)
         _mark_duplicate(article, original)
         with transaction.atomic():
             article.save()
-    return article
+    return True
 
 
-def _classify(article: Article, story: Story, now: dt.datetime) -> None:
+def _classify(article: Article, story: Story, now: dt.datetime, index: _StoryIndex) -> None:
     """Decide duplicate, filtered or pending before the row is first saved."""
     if article.normalized_url:
-        original = (
-            Article.objects.originals()
-            .filter(story=story, normalized_url=article.normalized_url)
-            .first()
-        )
+        original = index.by_url.get(article.normalized_url)
         if original is not None:
             _mark_duplicate(article, original)
             return
     if article.title_key:
         around = article.published_at or now
-        original = (
-            Article.objects.originals()
-            .filter(
-                story=story,
-                title_key=article.title_key,
-                published_at__range=(around - TITLE_WINDOW, around + TITLE_WINDOW),
-            )
-            .order_by("pk")
-            .first()
+        original = next(
+            (
+                a
+                for a in index.by_title.get(article.title_key, [])
+                if a.published_at is not None
+                and around - TITLE_WINDOW <= a.published_at <= around + TITLE_WINDOW
+            ),
+            None,
         )
         if original is not None:
             if original.review_state == ReviewState.REJECTED:
@@ -454,7 +491,7 @@ def _classify(article: Article, story: Story, now: dt.datetime) -> None:
     article.extraction_status = (
         ExtractionStatus.PENDING if article.url else ExtractionStatus.SKIPPED
     )
-    _suggest(article, story)
+    _suggest(article, index.events)
 
 
 def _mark_duplicate(article: Article, original: Article) -> None:
@@ -469,15 +506,13 @@ def _plain(html: str) -> str:
     return plain_text(html) if html else ""
 
 
-def _suggest(article: Article, story: Story) -> None:
-    events = list(
+def _event_features(story: Story) -> list[suggest.EventFeatures]:
+    events = (
         Event.objects.filter(story=story)
         .prefetch_related("entities")
-        .only("pk", "title", "summary", "occurred_on")
+        .only("pk", "title", "summary", "occurred_on", "ends_on", "precision", "end_precision")
     )
-    if not events:
-        return
-    features = [
+    return [
         suggest.EventFeatures(
             key=event.pk,
             title=event.title,
@@ -490,6 +525,11 @@ def _suggest(article: Article, story: Story) -> None:
         )
         for event in events
     ]
+
+
+def _suggest(article: Article, features: list[suggest.EventFeatures]) -> None:
+    if not features:
+        return
     found = suggest.suggest_event(
         suggest.ArticleFeatures(
             title=article.title,
@@ -573,11 +613,15 @@ def _near_duplicate(article: Article, fingerprint: int) -> Article | None:
             created_at__gte=around - SIMHASH_WINDOW,
         )
         .exclude(pk=article.pk)
-        .order_by("-pk")
-        .only("pk", "fingerprint", "review_state", "duplicate_of")[:SIMHASH_CANDIDATES]
+        .order_by("-created_at")
+        .values_list("pk", "fingerprint")[:SIMHASH_CANDIDATES]
     )
-    matches = [c for c in candidates if dedupe.is_near_duplicate(c.fingerprint, fingerprint)]
-    return min(matches, key=lambda c: c.pk) if matches else None
+    # Plain tuples, not model instances: building 2,000 instances per page cost
+    # more than the page's extraction.
+    matches = [pk for pk, other in candidates if dedupe.is_near_duplicate(other, fingerprint)]
+    if not matches:
+        return None
+    return Article.objects.only("pk", "review_state", "duplicate_of").get(pk=min(matches))
 
 
 def _extraction_failed(article: Article, reason: str) -> str:
