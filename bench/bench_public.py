@@ -1,11 +1,11 @@
 """Benchmark of the public pages: a story of 1,000 events with 3 citations each,
 served by gunicorn (as `make run` serves it) on loopback.
 
-Reports, for the timeline and its neighbours:
+Reports, for the timeline (shown 100 events a page) and its neighbours:
 - response time, median and p99, measured by an httpx client on loopback:
   cold (cache emptied before each request), uncached (the story changed before
   each request: the page is rendered again, cards of unchanged events come from
-  the card cache) and cached;
+  the card cache) and cached, for the first page and one in the middle;
 - SQL queries per page at 10 and at 1,000 events (they must not grow);
 - throughput under a bounded load (wrk -t2 -c16 -d10s) of the timeline, next to
   the same HTML saved as a static file served by the same gunicorn + whitenoise.
@@ -53,7 +53,8 @@ os.environ.update(
 )
 sys.path.insert(0, str(ROOT))
 
-# Targets from the issue.
+# Targets from the issue; "uncached" holds for a cold page as well as one
+# rendered again after a change.
 CACHED_MEDIAN_MS = 10
 UNCACHED_MEDIAN_MS = 150
 THROUGHPUT_SHARE = 0.5
@@ -321,7 +322,9 @@ def run(args) -> None:
 
     # SQL per page, in process: cold, after a change, and cached.
     query_rows = []
-    for label, path in [("timeline", "/stories/{}/"), ("event page", "/stories/{}/events/event-5/"),
+    for label, path in [("timeline", "/stories/{}/"),
+                        ("timeline, newest first", "/stories/{}/?order=newest"),
+                        ("event page", "/stories/{}/events/event-5/"),
                         ("API events page", "/api/v1/stories/{}/events/"),
                         ("Atom feed", "/stories/{}/feed/")]:  # fmt: skip
         row = [label]
@@ -332,6 +335,9 @@ def run(args) -> None:
 
     # The same HTML as a static file, served by the same stack.
     html = Client().get(timeline).content
+    pages = re.search(rb"\(page 1 of (\d+)\)", html)
+    page_count = int(pages.group(1)) if pages else 1
+    middle = f"{timeline}?page={page_count // 2 + 1}" if page_count > 1 else timeline
     static_file = Path(settings.STATIC_ROOT) / "bench" / "timeline.html"
     static_file.parent.mkdir(parents=True, exist_ok=True)
     static_file.write_bytes(html)
@@ -344,11 +350,16 @@ def run(args) -> None:
     port = free_port()
     results = {}
     with gunicorn(port) as base, httpx.Client(base_url=base, timeout=60) as client:
-        for path in (timeline, event_page, api_page, feed, "/static/bench/timeline.html"):
+        for path in (timeline, middle, event_page, api_page, feed, "/static/bench/timeline.html"):
             timed(client, path, 5)  # warm every worker
-        results["timeline, cold"] = summary(timed(client, timeline, 10, empty_cache))
+        results["timeline, cold"] = summary(timed(client, timeline, 30, empty_cache))
         results["timeline, uncached"] = summary(timed(client, timeline, 100, change(big)))
         results["timeline, cached"] = summary(timed(client, timeline, 300))
+        if middle != timeline:
+            label = f"timeline page {page_count // 2 + 1} of {page_count}"
+            results[f"{label}, cold"] = summary(timed(client, middle, 30, empty_cache))
+            results[f"{label}, uncached"] = summary(timed(client, middle, 100, change(big)))
+            results[f"{label}, cached"] = summary(timed(client, middle, 300))
         for label, path in (("event page", event_page), ("API events page", api_page),
                             ("Atom feed", feed)):  # fmt: skip
             results[f"{label}, uncached"] = summary(timed(client, path, 100, change(big)))
@@ -371,7 +382,7 @@ def run(args) -> None:
         f"a story of {args.events:,} published events with 3 citations each (plus 30 entities, "
         "a disputed claim on every tenth event, a few events changed two days earlier), "
         f"SQLite, the embedded Redis as cache, gunicorn `--workers 2 --threads 2` on loopback. "
-        f"The timeline is {size_kb:,.0f} KiB of HTML.",
+        f"The timeline is shown in {page_count} pages; its first is {size_kb:,.0f} KiB of HTML.",
         "",
         "Response time (httpx on loopback, asking for gzip as browsers do; ms). "
         "*Cold*: the cache emptied before each request. "
@@ -405,12 +416,15 @@ def run(args) -> None:
         f"| the same HTML as a static file (whitenoise) | {static_rps:,.0f} |",
         f"| timeline ÷ static file | {share:.2f} |",
         "",
-        "Targets: cached median under {} ms ({}), uncached under {} ms ({}), throughput at "
-        "least {:.0%} of the static file ({}).".format(
+        "Targets: cached median under {} ms ({}), uncached (cold and after a change) under "
+        "{} ms ({}), throughput at least {:.0%} of the static file ({}).".format(
             CACHED_MEDIAN_MS,
             "met" if results["timeline, cached"][0] < CACHED_MEDIAN_MS else "MISSED",
             UNCACHED_MEDIAN_MS,
-            "met" if results["timeline, uncached"][0] < UNCACHED_MEDIAN_MS else "MISSED",
+            "met"
+            if max(results["timeline, cold"][0], results["timeline, uncached"][0])
+            < UNCACHED_MEDIAN_MS
+            else "MISSED",
             THROUGHPUT_SHARE,
             "met" if share >= THROUGHPUT_SHARE else "MISSED",
         ),

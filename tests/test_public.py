@@ -6,9 +6,11 @@ import re
 import uuid
 
 import pytest
+from django.core.cache import cache as django_cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from tracker import public
 from tracker.cache import local_pages
 from tracker.models import Citation, Claim, ClaimValue, Entity, Event, Source, Story
 
@@ -422,6 +424,234 @@ def test_the_story_list_query_count_does_not_grow_with_stories(
         event(story())
     with django_assert_max_num_queries(2):
         assert client.get("/").status_code == 200
+
+
+# --- Long timelines, a page at a time -------------------------------------------------
+
+
+@pytest.fixture
+def pages_of_four(monkeypatch):
+    """Pages of at most four events, so a timeline of ten is long."""
+    monkeypatch.setattr(public, "TIMELINE_PAGE_SIZE", 4)
+
+
+def long_story() -> Story:
+    """Ten published events: three in January 2024, three in February 2024, three
+    in March 2025 and one in April 2026; and two drafts among them."""
+    s = story(slug="long", title="Long story")
+    dates = [dt.date(2024, 1, d) for d in (5, 12, 19)] + [dt.date(2024, 2, d) for d in (2, 9, 16)]
+    dates += [dt.date(2025, 3, d) for d in (1, 2, 3)] + [dt.date(2026, 4, 1)]
+    for n, day in enumerate(dates):
+        event(
+            s,
+            f"Event {n}",
+            slug=f"e{n}",
+            occurred_on=day,
+            category="leadership" if n % 2 else "deal",
+        )
+    event(s, "Draft in January", slug="draft-1", occurred_on=dt.date(2024, 1, 6), status="draft")
+    event(s, "Draft in March", slug="draft-2", occurred_on=dt.date(2025, 3, 2), status="draft")
+    return s
+
+
+def cards_on(html: str) -> list[str]:
+    return re.findall(r'<article class="event [^"]*" id="event-([^"]+)"', html)
+
+
+def link(html: str, rel: str) -> tuple[str, str] | None:
+    """(href, label) of the page's rel=prev or rel=next link to another page."""
+    found = re.search(
+        rf'<a class="pager__link[^"]*" href="([^"]+)" rel="{rel}">'
+        r'<span class="pager__dir">([^<]+)</span>',
+        html,
+    )
+    return (found.group(1).replace("&amp;", "&"), found.group(2)) if found else None
+
+
+class Dated:
+    def __init__(self, occurred_on: dt.date, precision: str = "day") -> None:
+        self.occurred_on, self.precision = occurred_on, precision
+
+
+def test_pages_end_where_a_period_ends_unless_the_period_is_long():
+    january = [Dated(dt.date(2024, 1, d)) for d in (5, 12, 19)]
+    february = [Dated(dt.date(2024, 2, d)) for d in (2, 9, 16)]
+    march = [Dated(dt.date(2025, 3, d)) for d in (1, 2, 3)]
+
+    assert public.page_starts(january + february + march, size=4) == [0, 3, 6]
+    assert public.page_starts(january + february, size=6) == [0]
+    # Nine events of one month: cut where the page is full.
+    one_month = [Dated(dt.date(2024, 5, d)) for d in range(1, 10)]
+    assert public.page_starts(one_month, size=4) == [0, 4, 8]
+    # A period ending in the first half of a page would leave it half empty.
+    assert public.page_starts([january[0], *one_month], size=4) == [0, 4, 8]
+    # A day goes under its month; a quarter and a year are periods of their own.
+    mixed = [Dated(dt.date(2024, 1, 1), "year"), Dated(dt.date(2024, 1, 1), "quarter"),
+             Dated(dt.date(2024, 1, 1), "month"), Dated(dt.date(2024, 1, 9))]  # fmt: skip
+    assert public.page_starts(mixed, size=3) == [0, 2]
+    assert public.page_starts([], size=4) == [0]
+
+
+@pytest.mark.django_db
+def test_a_timeline_that_fits_on_one_page_has_no_page_links(client, pages_of_four):
+    s = story(slug="short")
+    for n in range(4):
+        event(s, f"Event {n}", occurred_on=dt.date(2024, 1, n + 1))
+
+    html = text_of(client.get("/stories/short/"))
+
+    assert len(cards_on(html)) == 4
+    assert "timeline-pages" not in html and 'class="pager"' not in html
+    assert 'rel="next"' not in html and "?page=" not in html
+    assert "<title>Story" in html and "page 1" not in html
+    assert client.get("/stories/short/?page=2")["Location"] == "/stories/short/"
+
+
+@pytest.mark.django_db
+def test_a_long_timeline_is_shown_a_page_at_a_time_with_plain_links_between(client, pages_of_four):
+    long_story()
+
+    first = text_of(client.get("/stories/long/"))
+    assert cards_on(first) == ["e0", "e1", "e2"]  # January, not cut
+    assert "Events 1–3 of 10, January 2024 (page 1 of 3)" in first
+    assert link(first, "prev") is None
+    assert link(first, "next") == ("/stories/long/?page=2", "Later events")
+    assert "10 events" in first  # the header counts the whole story
+
+    second = text_of(client.get("/stories/long/?page=2"))
+    assert cards_on(second) == ["e3", "e4", "e5"]
+    assert "Events 4–6 of 10, February 2024 (page 2 of 3)" in second
+    assert link(second, "prev") == ("/stories/long/", "Earlier events")
+    assert link(second, "next") == ("/stories/long/?page=3", "Later events")
+    assert "<title>Long story: timeline, page 2 of 3</title>" in second
+    assert '<link rel="canonical" href="http://testserver/stories/long/?page=2">' in second
+    assert_headings_in_order(second)
+    # The year index: a year shown here stays here, another leads to its first page.
+    assert 'href="/stories/long/?page=2#year-2024" aria-current="true">2024</a>' in second
+    assert 'href="/stories/long/?page=3#year-2025">2025</a>' in second
+    assert 'href="/stories/long/?page=3#year-2026">2026</a>' in second
+
+    last = text_of(client.get("/stories/long/?page=3"))
+    assert cards_on(last) == ["e6", "e7", "e8", "e9"]
+    assert "Events 7–10 of 10, March 2025 to April 2026 (page 3 of 3)" in last
+    assert link(last, "next") is None
+    assert 'id="year-2025"' in last and 'id="year-2026"' in last
+    data = jsonld_of(last)
+    assert data["numberOfItems"] == 10
+    assert [item["position"] for item in data["itemListElement"]] == [7, 8, 9, 10]
+
+
+@pytest.mark.django_db
+def test_newest_first_and_filters_apply_across_pages(client, pages_of_four):
+    long_story()
+
+    newest = text_of(client.get("/stories/long/?order=newest"))
+    assert cards_on(newest) == ["e9", "e8", "e7", "e6"]
+    assert link(newest, "next") == ("/stories/long/?order=newest&page=2", "Earlier events")
+    page_2 = text_of(client.get("/stories/long/?order=newest&page=2"))
+    assert cards_on(page_2) == ["e5", "e4", "e3"]
+    assert link(page_2, "prev") == ("/stories/long/?order=newest", "Later events")
+    # Reordered, the page is still the timeline's own.
+    assert '<link rel="canonical" href="http://testserver/stories/long/">' in page_2
+    # Changing the order or a filter starts again from the first page.
+    assert '<a class="chip" href="/stories/long/">Oldest first' in page_2
+    assert 'href="/stories/long/?order=newest&amp;category=deal"' in page_2
+
+    # Five "deal" events: 0, 2, 4, 6, 8.
+    deals = text_of(client.get("/stories/long/?category=deal"))
+    assert cards_on(deals) == ["e0", "e2", "e4"]  # up to the end of February
+    assert "Showing 5 of 10 events" in deals
+    assert link(deals, "next") == ("/stories/long/?category=deal&page=2", "Later events")
+    deals_2 = text_of(client.get("/stories/long/?category=deal&page=2"))
+    assert cards_on(deals_2) == ["e6", "e8"]
+    assert 'href="/stories/long/?category=deal&amp;page=2#year-2025"' in deals_2
+    assert "clear</a>" in deals_2
+    assert '<a class="chip" href="/stories/long/?category=deal&amp;order=newest">' in deals_2
+
+    newest_deals = text_of(client.get("/stories/long/?category=deal&order=newest"))
+    assert cards_on(newest_deals) == ["e8", "e6", "e4"]
+
+
+@pytest.mark.django_db
+def test_a_page_number_that_is_not_one_leads_to_the_nearest_page(client, pages_of_four):
+    long_story()
+
+    for asked, nearest in [
+        ("1", "/stories/long/"),
+        ("0", "/stories/long/"),
+        ("-2", "/stories/long/"),
+        ("two", "/stories/long/"),
+        ("", "/stories/long/"),
+        ("02", "/stories/long/?page=2"),
+        ("4", "/stories/long/?page=3"),
+        ("99999999999", "/stories/long/"),
+    ]:
+        response = client.get(f"/stories/long/?page={asked}")
+        assert response.status_code == 302, asked
+        assert response["Location"] == nearest, asked
+    # A filter that leaves one page: an old link to page 3 lands on it.
+    assert client.get("/stories/long/?entity=nobody&category=deal&page=3")["Location"] == (
+        "/stories/long/?entity=nobody&category=deal&page=2"
+    )
+    assert client.get("/stories/long/?page=3").status_code == 200
+
+
+@pytest.mark.django_db
+def test_drafts_are_on_no_page_and_move_no_page_boundary(client, pages_of_four):
+    s = long_story()
+
+    pages = [text_of(client.get(url)) for url in ("/stories/long/", "/stories/long/?page=2",
+                                                   "/stories/long/?page=3")]  # fmt: skip
+
+    assert [cards_on(html) for html in pages] == [
+        ["e0", "e1", "e2"],
+        ["e3", "e4", "e5"],
+        ["e6", "e7", "e8", "e9"],
+    ]
+    for html in pages:
+        assert "Draft in" not in html and "draft-" not in html
+    assert client.get("/stories/long/events/draft-1/").status_code == 404
+
+    # Published, a draft joins its page at once.
+    draft = Event.objects.get(story=s, slug="draft-1")
+    draft.status = "published"
+    draft.save()
+    assert cards_on(text_of(client.get("/stories/long/"))) == ["e0", "draft-1", "e1", "e2"]
+
+
+@pytest.mark.django_db
+def test_every_event_page_links_to_the_timeline_page_that_shows_its_card(client, pages_of_four):
+    long_story()
+
+    for n in range(10):
+        html = text_of(client.get(f"/stories/long/events/e{n}/"))
+        back = re.search(r'<nav class="wrap breadcrumbs".*?<a href="([^"]+)">', html, re.S)
+        path, anchor = back.group(1).split("#")
+        assert anchor == f"event-e{n}"
+        expected = "/stories/long/" + ("" if n < 3 else "?page=2" if n < 6 else "?page=3")
+        assert path == expected, n
+        assert f'id="event-e{n}"' in text_of(client.get(path)), n
+
+
+@pytest.mark.django_db
+def test_each_page_of_a_long_timeline_costs_the_same_few_queries(client, pages_of_four):
+    timeline_with(10)
+    timeline_with(40)
+
+    counts = {}
+    for n, page in [(10, 1), (10, 2), (40, 2), (40, 9)]:
+        django_cache.clear()  # each from cold
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"/stories/big-{n}/" + (f"?page={page}" if page > 1 else ""))
+        assert response.status_code == 200
+        assert 1 <= text_of(response).count('<article class="event ') <= 4
+        counts[n, page] = len(queries)
+        with CaptureQueriesContext(connection) as queries:
+            client.get(f"/stories/big-{n}/" + (f"?page={page}" if page > 1 else ""))
+        assert len(queries) == 0
+
+    assert len(set(counts.values())) == 1, counts
+    assert counts[40, 9] <= 12
 
 
 # --- Event page ----------------------------------------------------------------------
@@ -903,6 +1133,22 @@ def test_hiding_a_story_turns_its_cached_pages_into_404s(client):
 
     assert client.get("/stories/deal/").status_code == 404
     assert client.get("/stories/deal/events/signed/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_story_given_a_new_slug_answers_under_it_at_once(client):
+    s = story(slug="deal")
+    event(s, slug="signed")
+    assert client.get("/stories/deal/").status_code == 200
+    assert client.get("/stories/deal/").status_code == 200  # from the cache
+
+    s.slug = "the-deal"
+    s.save()
+
+    assert client.get("/stories/deal/").status_code == 404
+    assert client.get("/stories/deal/events/signed/").status_code == 404
+    assert client.get("/stories/the-deal/").status_code == 200
+    assert client.get("/stories/the-deal/events/signed/").status_code == 200
 
 
 # --- Metadata, sitemap ----------------------------------------------------------------------------

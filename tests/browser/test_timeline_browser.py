@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.factories import make_story, populate
+from tracker import public
 from tracker.cache import local_pages
 from tracker.storyio import import_story, load_document
 
@@ -116,6 +118,48 @@ def test_category_filters_are_plain_links_that_work_without_javascript(
         tags = page.locator("article.event .tag--category").all_inner_texts()
         assert tags and set(tags) == {"Product"}
         assert "Showing 5 of 15 events" in page.locator(".active-filter").inner_text()
+    finally:
+        context.close()
+
+
+def test_a_long_timeline_pages_by_plain_links_and_an_event_page_leads_back_to_its_card(
+    browser, live_server, transactional_db, monkeypatch, artifacts_dir
+):
+    monkeypatch.setattr(public, "TIMELINE_PAGE_SIZE", 12)
+    story = make_story(slug="long", title="A long story")
+    events = populate(story, 60)  # every nine days from January 2025
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        open_timeline(page, live_server, PHONE, "/stories/long/")
+        first = page.locator("article.event").count()
+        assert 6 < first <= 12
+        assert "page 1 of" in page.locator(".timeline-pages__status").inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        page.screenshot(path=str(artifacts_dir / "timeline-pages-phone.png"), full_page=True)
+
+        page.get_by_role("link", name="Later events").click()
+        assert page.url.endswith("/stories/long/?page=2")
+        assert page.locator("article.event").first.get_attribute("id") == (
+            f"event-{events[first].slug}"
+        )
+        page.get_by_role("link", name="Earlier events").click()
+        assert page.url.endswith("/stories/long/")
+
+        page.locator(".timeline-pages").get_by_role("link", name="2026").click()
+        assert "#year-2026" in page.url
+        assert page.locator("#year-2026").is_visible()
+
+        # An event far down the timeline: its page leads back to its own card.
+        far = events[50]
+        page.goto(f"{live_server.url}/stories/long/events/{far.slug}/")
+        page.locator(".breadcrumbs").get_by_role("link", name="A long story").click()
+        assert "?page=" in page.url and page.url.endswith(f"#event-{far.slug}")
+        card = page.locator(f"#event-{far.slug}")
+        assert card.is_visible()
+        assert card.evaluate("e => e.matches(':target')")
+        box = card.bounding_box()
+        assert 0 <= box["y"] < PHONE["height"]
     finally:
         context.close()
 

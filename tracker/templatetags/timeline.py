@@ -28,12 +28,10 @@ def web_url(url: str) -> str:
     return ""
 
 
-@register.simple_tag(takes_context=True)
-def query_url(context, **changes) -> str:
-    """The current page's path with its query changed: a value sets a parameter,
+def with_query(request, **changes) -> str:
+    """The request's path with its query changed: a value sets a parameter,
     None removes it. The path alone when nothing is left, so filter links never
     end in a bare '?'."""
-    request = context["request"]
     query = request.GET.copy()
     for key, value in changes.items():
         if value is None:
@@ -42,6 +40,12 @@ def query_url(context, **changes) -> str:
             query[key] = value
     encoded = query.urlencode()
     return f"{request.path}?{encoded}" if encoded else request.path
+
+
+@register.simple_tag(takes_context=True)
+def query_url(context, **changes) -> str:
+    """The current page's URL with its query changed (``with_query``)."""
+    return with_query(context["request"], **changes)
 
 
 # json_script's escaping: '<', '>' and '&' as \u escapes, so no stored text can
