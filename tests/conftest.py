@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,24 @@ def _plain_static_files(settings):
     # Log-in throttling is tested on its own (tests/reliability/test_web.py); elsewhere
     # it would refuse the test client's request-less logins and count failures.
     settings.AXES_ENABLED = False
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings):
+    """A fresh in-memory cache for each test: the shared Redis cache would carry
+    versions and pages from one test into the next. (Worker processes started by
+    a test use the real cache, as in production.)"""
+    from tracker.cache import local_pages
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"tests-{uuid.uuid4()}",
+        }
+    }
+    local_pages.clear()
+    yield
+    local_pages.clear()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,7 +3,6 @@ private story gets out through any of them."""
 
 import datetime as dt
 import json
-import uuid
 
 import feedparser
 import pytest
@@ -11,22 +10,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.test_public import cite, claim, entity, event, source, story, text_of
-from tracker.cache import local_pages
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(settings):
-    """A fresh in-memory cache for each test: the shared Redis cache would carry
-    versions and pages from one test into the next."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": f"tests-{uuid.uuid4()}",
-        }
-    }
-    local_pages.clear()
-    yield
-    local_pages.clear()
 
 
 def json_of(response) -> dict:

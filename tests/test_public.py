@@ -3,7 +3,6 @@
 import datetime as dt
 import itertools
 import re
-import uuid
 
 import pytest
 from django.core.cache import cache as django_cache
@@ -11,25 +10,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tracker import public
-from tracker.cache import local_pages
 from tracker.models import Citation, Claim, ClaimValue, Entity, Event, Source, Story
 
 _n = itertools.count(1)
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(settings):
-    """A fresh in-memory cache for each test: the shared Redis cache would carry
-    versions and pages from one test into the next."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": f"tests-{uuid.uuid4()}",
-        }
-    }
-    local_pages.clear()
-    yield
-    local_pages.clear()
 
 
 # --- Builders ------------------------------------------------------------------
