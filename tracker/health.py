@@ -2,7 +2,6 @@
 tick has recently run on a worker."""
 
 import datetime as dt
-import functools
 import time
 
 from django.conf import settings
@@ -11,18 +10,9 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from tracker.broker import redis_client
+
 HEARTBEAT_KEY = "tracker:heartbeat:tick"
-
-
-@functools.cache
-def redis_client():
-    import redis
-
-    from config.embedded_redis import redis_client_url
-
-    return redis.Redis.from_url(
-        redis_client_url(settings.REDIS_URL), socket_timeout=2, socket_connect_timeout=2
-    )
 
 
 def record_tick() -> None:

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from tracker.broker import redis_client
 from tracker.health import record_tick
 from tracker.ingestion import pipeline
 from tracker.ingestion.errors import IngestionError
@@ -23,13 +24,8 @@ EXTRACT_RETRIES = 4
 
 @functools.cache
 def host_gate() -> HostGate:
-    import redis
-
-    from config.embedded_redis import redis_client_url
-
-    client = redis.Redis.from_url(redis_client_url(settings.REDIS_URL))
     return HostGate(
-        client, limit=settings.TRACKER_HOST_CONCURRENCY, gap_ms=settings.TRACKER_HOST_GAP_MS
+        redis_client(), limit=settings.TRACKER_HOST_CONCURRENCY, gap_ms=settings.TRACKER_HOST_GAP_MS
     )
 
 
