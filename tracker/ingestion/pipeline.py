@@ -368,7 +368,7 @@ class _StoryIndex:
         return cls(by_url, by_title, _event_features(story))
 
     def add(self, article: Article) -> None:
-        if article.duplicate_of_id is not None:
+        if article.review_state == ReviewState.DUPLICATE:
             return
         if article.normalized_url:
             self.by_url.setdefault(article.normalized_url, article)
@@ -390,19 +390,51 @@ def store_entries(
                 story=story, feed=feed, guid__in=[e.guid[:1000] for e in entries]
             ).values_list("guid", flat=True)
         )
-        fresh = [_new_article(story, feed, e) for e in entries if e.guid[:1000] not in known]
+        fresh = [e for e in entries if e.guid[:1000] not in known]
         if not fresh:
             continue
-        index = _StoryIndex.load(story, fresh)
-        for article in fresh:
-            _classify(article, story, now, index)
-            if not _save_new(article, story, feed):
-                continue
-            index.add(article)
-            created += 1
-            if article.extraction_status == ExtractionStatus.PENDING:
-                queued.append(article.pk)
+        stored = _store_batch(story, feed, fresh, now)
+        created += len(stored)
+        queued += [a.pk for a in stored if a.extraction_status == ExtractionStatus.PENDING]
     return queued, created
+
+
+def _store_batch(
+    story: Story, feed: Feed, entries: list[ParsedEntry], now: dt.datetime
+) -> list[Article]:
+    """New entries of one story, classified against each other and the stored
+    articles, then inserted in two statements: the first copies, then the later
+    copies that point at them. A unique constraint broken by another worker
+    storing the same entries meanwhile sends the batch through one by one."""
+    articles = [_new_article(story, feed, e) for e in entries]
+    index = _StoryIndex.load(story, articles)
+    for article in articles:
+        _classify(article, story, now, index)
+        index.add(article)
+    later = [a for a in articles if a.duplicate_of is not None and a.duplicate_of.pk is None]
+    first = [a for a in articles if not (a.duplicate_of is not None and a.duplicate_of.pk is None)]
+    try:
+        with transaction.atomic():
+            Article.objects.bulk_create(first)
+            if later:
+                Article.objects.bulk_create(later)
+    except IntegrityError:
+        return _store_one_by_one(story, feed, entries, now)
+    return articles
+
+
+def _store_one_by_one(
+    story: Story, feed: Feed, entries: list[ParsedEntry], now: dt.datetime
+) -> list[Article]:
+    stored = []
+    index = _StoryIndex.load(story, [_new_article(story, feed, e) for e in entries])
+    for entry in entries:
+        article = _new_article(story, feed, entry)
+        _classify(article, story, now, index)
+        if _save_new(article, story, feed):
+            index.add(article)
+            stored.append(article)
+    return stored
 
 
 def _new_article(story: Story, feed: Feed, entry: ParsedEntry) -> Article:
@@ -420,12 +452,6 @@ def _new_article(story: Story, feed: Feed, entry: ParsedEntry) -> Article:
         published_at=entry.published_at,
         summary=entry.summary_html,
     )
-
-
-def _store_entry(story: Story, feed: Feed, entry: ParsedEntry, now: dt.datetime) -> Article | None:
-    article = _new_article(story, feed, entry)
-    _classify(article, story, now, _StoryIndex.load(story, [article]))
-    return article if _save_new(article, story, feed) else None
 
 
 def _save_new(article: Article, story: Story, feed: Feed) -> bool:
