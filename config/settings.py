@@ -230,6 +230,7 @@ CELERY_TASK_ROUTES = {
     "tracker.tasks.poll_due_feeds_task": {"queue": "poll"},
     "tracker.tasks.poll_feed_task": {"queue": "poll"},
     "tracker.tasks.extract_article_task": {"queue": "extract"},
+    "tracker.tasks.extract_articles_task": {"queue": "extract"},
 }
 CELERY_BEAT_SCHEDULE = {
     "poll-due-feeds": {
@@ -252,6 +253,9 @@ TRACKER_MAX_FEED_BYTES = env_int("TRACKER_MAX_FEED_BYTES", 5 * 1024 * 1024, mini
 TRACKER_MAX_PAGE_BYTES = env_int("TRACKER_MAX_PAGE_BYTES", 5 * 1024 * 1024, minimum=1024)
 TRACKER_HOST_CONCURRENCY = env_int("TRACKER_HOST_CONCURRENCY", 2, minimum=1)
 TRACKER_HOST_GAP_MS = env_int("TRACKER_HOST_GAP_MS", 500, minimum=0)
+# First wait before an article page that failed for a transient reason is
+# fetched again; it doubles with each of the four retries.
+TRACKER_EXTRACT_RETRY_SECONDS = env_int("TRACKER_EXTRACT_RETRY_SECONDS", 30, minimum=1)
 TRACKER_POLL_LOG_KEEP = env_int("TRACKER_POLL_LOG_KEEP", 100, minimum=1)
 if TRACKER_MIN_INTERVAL > TRACKER_MAX_INTERVAL:
     raise ImproperlyConfigured("TRACKER_MIN_INTERVAL must not exceed TRACKER_MAX_INTERVAL.")

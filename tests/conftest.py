@@ -226,6 +226,7 @@ def celery_workers(transactional_db, redis_server, settings):
             "TRACKER_FETCH_ALLOWLIST": ",".join(settings.TRACKER_FETCH_ALLOWLIST),
             "TRACKER_HOST_GAP_MS": str(settings.TRACKER_HOST_GAP_MS),
             "TRACKER_HOST_CONCURRENCY": str(settings.TRACKER_HOST_CONCURRENCY),
+            "TRACKER_EXTRACT_RETRY_SECONDS": str(settings.TRACKER_EXTRACT_RETRY_SECONDS),
         }
         if settings.EMBEDDED_REDIS:
             env.pop("REDIS_URL")

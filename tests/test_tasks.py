@@ -81,3 +81,27 @@ def test_two_workers_racing_for_the_same_feeds_create_no_duplicates(
     assert len(set(Article.objects.originals().values_list("normalized_url", flat=True))) == 10
     for i in range(10):
         assert len(feed_server.hits(f"/s/{i}")) == 1, "each page is fetched once"
+
+
+def test_a_page_that_fails_for_a_while_is_retried_alone_until_it_is_extracted(
+    feed_server, story, celery_workers, settings
+):
+    """A poll's new articles travel as one batch; the one page that answers 503
+    twice goes on with its own retries and is extracted on the third try, while
+    the others are extracted once."""
+    settings.TRACKER_EXTRACT_RETRY_SECONDS = 1
+    feed = feed_with_articles(feed_server, story, "/feed.xml", 4, "r")
+    answers = iter([Response(503, b"busy"), Response(503, b"busy")])
+    good = Response(200, page("Scale AI r 2"), {"Content-Type": "text/html"})
+    feed_server.route("/r/2", lambda request: next(answers, good))
+    celery_workers("w1")
+    services.poll_now(Feed.objects.filter(pk=feed.pk))
+
+    wait_for(
+        lambda: Article.objects.filter(extraction_status=ExtractionStatus.FULL).count() == 4,
+        timeout=30,
+        message="all four articles extracted, the flaky one after its retries",
+    )
+    assert len(feed_server.hits("/r/2")) == 3
+    assert [len(feed_server.hits(f"/r/{i}")) for i in (0, 1, 3)] == [1, 1, 1]
+    assert set(Article.objects.values_list("review_state", flat=True)) == {ReviewState.PENDING}
