@@ -63,6 +63,9 @@ class Handler(BaseHTTPRequestHandler):
             Cache_Control="max-age=600",
         )
 
+    def route_cookie(self, query: dict[str, str]) -> None:
+        self.send(200, FEED, Set_Cookie="session=tracked; Path=/; Max-Age=3600")
+
     def route_redirect(self, query: dict[str, str]) -> None:
         self.send(int(query.get("status", "302")), Location=query["to"])
 
@@ -207,6 +210,13 @@ def test_request_names_itself_and_asks_for_feeds_and_compression(server: Server)
     assert "application/rss+xml" in headers["Accept"]
     assert headers["Accept-Encoding"] == "gzip, deflate"
     assert "If-None-Match" not in headers
+
+
+def test_no_cookie_set_by_one_fetch_is_sent_with_the_next(server: Server) -> None:
+    get(f"{server.base}/cookie")
+    get(f"{server.base}/feed")
+    get(f"{server.base}/cookie")
+    assert [headers.get("Cookie") for _, headers in server.seen[-3:]] == [None, None, None]
 
 
 def test_unchanged_feed_answers_304_and_stores_nothing(server: Server) -> None:

@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import http.cookiejar
 import ipaddress
+import os
 import socket
 import ssl
 import time
@@ -268,10 +270,26 @@ class _GuardedTransport(httpx.HTTPTransport):
         # above is unused and replaced with the same one over our backend.
         self._pool = httpcore.ConnectionPool(
             ssl_context=_ssl_context(),
-            max_connections=10,
-            max_keepalive_connections=5,
+            max_connections=64,
+            max_keepalive_connections=16,
+            keepalive_expiry=15.0,
             network_backend=_GuardedBackend(allowlist),
         )
+
+
+@functools.cache
+def _client(allowlist: frozenset[str], pid: int) -> httpx.Client:
+    """One client per process (``pid``: a forked worker builds its own) and
+    allowlist, shared by its threads, so that requests to a host reuse a kept-alive
+    connection. Every connection is opened through the guarded backend, and no
+    cookie is ever kept: a fetch carries nothing from an earlier one."""
+    no_cookies = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    return httpx.Client(
+        transport=_GuardedTransport(allowlist),
+        follow_redirects=False,
+        trust_env=False,
+        cookies=no_cookies,
+    )
 
 
 # --- Body decoding with a bound ----------------------------------------------------
@@ -468,65 +486,64 @@ def fetch(
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     redirects: list[Redirect] = []
-    transport = _GuardedTransport(_normalise_allowlist(allowlist))
-    with httpx.Client(transport=transport, follow_redirects=False, trust_env=False) as client:
-        current = url
-        while True:
-            target = check_url(current)
-            host = target.host.lower()
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _deadline_passed(host, timeout)
-            limits = httpx.Timeout(
-                connect=min(connect_timeout, remaining),
-                read=min(read_timeout, remaining),
-                write=min(read_timeout, remaining),
-                pool=min(connect_timeout, remaining),
-            )
-            gate = host_gate(host) if host_gate is not None else nullcontext()
-            with gate, _network_errors(host, target.port):
-                request = client.build_request("GET", target, headers=headers, timeout=limits)
-                response = client.send(request, stream=True)
-                try:
-                    status = response.status_code
-                    location = response.headers.get("location", "").strip()
-                    if status in REDIRECT_STATUSES and location:
-                        next_url = str(target.join(location))
-                        redirects.append(Redirect(status, str(target), next_url))
-                        if len(redirects) > max_redirects:
-                            raise FetchError(
-                                f"more than {max_redirects} redirects, last from {host}",
-                                kind=REDIRECTS,
-                            )
-                        current = next_url
-                        continue
-                    if status == 304:
-                        content = b""
-                    elif 200 <= status < 300:
-                        content = _read_body(
-                            response,
-                            max_bytes=max_bytes,
-                            deadline=deadline,
-                            total=timeout,
-                            host=host,
+    client = _client(_normalise_allowlist(allowlist), os.getpid())
+    current = url
+    while True:
+        target = check_url(current)
+        host = target.host.lower()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _deadline_passed(host, timeout)
+        limits = httpx.Timeout(
+            connect=min(connect_timeout, remaining),
+            read=min(read_timeout, remaining),
+            write=min(read_timeout, remaining),
+            pool=min(connect_timeout, remaining),
+        )
+        gate = host_gate(host) if host_gate is not None else nullcontext()
+        with gate, _network_errors(host, target.port):
+            request = client.build_request("GET", target, headers=headers, timeout=limits)
+            response = client.send(request, stream=True)
+            try:
+                status = response.status_code
+                location = response.headers.get("location", "").strip()
+                if status in REDIRECT_STATUSES and location:
+                    next_url = str(target.join(location))
+                    redirects.append(Redirect(status, str(target), next_url))
+                    if len(redirects) > max_redirects:
+                        raise FetchError(
+                            f"more than {max_redirects} redirects, last from {host}",
+                            kind=REDIRECTS,
                         )
-                    else:
-                        raise _status_error(response, host)
-                    received = response.num_bytes_downloaded
-                finally:
-                    response.close()
-            response_headers = {k.lower(): v for k, v in response.headers.items()}
-            return FetchResult(
-                url=str(target),
-                status_code=status,
-                content=content,
-                headers=response_headers,
-                etag=response_headers.get("etag", etag if status == 304 else ""),
-                last_modified=response_headers.get(
-                    "last-modified", last_modified if status == 304 else ""
-                ),
-                not_modified=status == 304,
-                bytes_received=received,
-                elapsed=time.monotonic() - started,
-                redirects=redirects,
-            )
+                    current = next_url
+                    continue
+                if status == 304:
+                    content = b""
+                elif 200 <= status < 300:
+                    content = _read_body(
+                        response,
+                        max_bytes=max_bytes,
+                        deadline=deadline,
+                        total=timeout,
+                        host=host,
+                    )
+                else:
+                    raise _status_error(response, host)
+                received = response.num_bytes_downloaded
+            finally:
+                response.close()
+        response_headers = {k.lower(): v for k, v in response.headers.items()}
+        return FetchResult(
+            url=str(target),
+            status_code=status,
+            content=content,
+            headers=response_headers,
+            etag=response_headers.get("etag", etag if status == 304 else ""),
+            last_modified=response_headers.get(
+                "last-modified", last_modified if status == 304 else ""
+            ),
+            not_modified=status == 304,
+            bytes_received=received,
+            elapsed=time.monotonic() - started,
+            redirects=redirects,
+        )
