@@ -563,8 +563,14 @@ class Article(models.Model):
     text = models.TextField(blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     extracted_at = models.DateTimeField(null=True, blank=True)
-    # 64-bit SimHash of the extracted text (dedupe.fingerprint), signed to fit a bigint.
+    # 64-bit SimHash of the extracted text (dedupe.fingerprint), signed to fit a bigint,
+    # and its four 16-bit bands (dedupe.fingerprint_bands), indexed: a near
+    # duplicate shares at least one with its original.
     fingerprint = models.BigIntegerField(null=True, blank=True)
+    fingerprint_band0 = models.IntegerField(null=True, blank=True, editable=False)
+    fingerprint_band1 = models.IntegerField(null=True, blank=True, editable=False)
+    fingerprint_band2 = models.IntegerField(null=True, blank=True, editable=False)
+    fingerprint_band3 = models.IntegerField(null=True, blank=True, editable=False)
 
     relevance_score = models.FloatField(default=0)
     matched_terms = models.JSONField(default=list, blank=True)
@@ -615,12 +621,14 @@ class Article(models.Model):
         indexes = [
             models.Index(fields=["story", "review_state", "-published_at"]),
             models.Index(fields=["story", "normalized_url"]),
-            # The near-duplicate scan reads only this index (pk rides along), not
-            # the rows with their texts.
-            models.Index(
-                fields=["story", "-created_at", "fingerprint"],
-                condition=Q(duplicate_of__isnull=True, fingerprint__isnull=False),
-                name="article_fingerprint_scan",
+            # The near-duplicate search: originals sharing a fingerprint band.
+            *(
+                models.Index(
+                    fields=["story", f"fingerprint_band{band}"],
+                    condition=Q(duplicate_of__isnull=True, fingerprint__isnull=False),
+                    name=f"article_fingerprint_band{band}",
+                )
+                for band in range(4)
             ),
         ]
         permissions = [("review_article", "Can review articles")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from tracker.ingestion.dedupe import (
     canonical_url,
     entry_identity,
     fingerprint,
+    fingerprint_bands,
     hamming,
     is_near_duplicate,
     simhash,
@@ -138,6 +140,23 @@ def test_different_articles_on_the_same_story_are_far_apart() -> None:
     assert layoffs is not None and stake is not None
     assert hamming(layoffs, stake) > 4 * NEAR_DUPLICATE_MAX_DISTANCE
     assert not is_near_duplicate(layoffs, stake)
+
+
+def test_fingerprints_within_the_distance_share_a_band() -> None:
+    rng = random.Random(7)
+    for _ in range(2000):
+        value = rng.getrandbits(64) - 2**63
+        flipped = value
+        for bit in rng.sample(range(64), NEAR_DUPLICATE_MAX_DISTANCE):
+            flipped ^= 1 << bit
+        flipped = (flipped + 2**63) % 2**64 - 2**63  # back to the signed form
+        assert hamming(value, flipped) == NEAR_DUPLICATE_MAX_DISTANCE
+        assert set(enumerate(fingerprint_bands(value))) & set(enumerate(fingerprint_bands(flipped)))
+
+
+def test_bands_are_the_fingerprint_in_four_slices() -> None:
+    assert fingerprint_bands(0x0123_4567_89AB_CDEF) == (0xCDEF, 0x89AB, 0x4567, 0x0123)
+    assert fingerprint_bands(-1) == (0xFFFF,) * 4
 
 
 def test_teasers_get_no_fingerprint_and_match_nothing() -> None:

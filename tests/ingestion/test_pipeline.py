@@ -375,6 +375,54 @@ def test_a_syndicated_copy_with_another_title_is_caught_by_its_body(feed_server,
     assert copy.review_state == ReviewState.DUPLICATE and copy.duplicate_of_id == first
 
 
+def stored(story: Story, guid: str, fingerprint: int | None = None, **fields) -> Article:
+    return Article.objects.create(
+        story=story,
+        guid=guid,
+        title=guid,
+        fingerprint=fingerprint,
+        **(pipeline._bands(fingerprint) if fingerprint is not None else {}),
+        **fields,
+    )
+
+
+def test_a_body_three_bits_off_in_three_bands_is_found_and_four_bits_off_is_not(story):
+    base = 0x0123_4567_89AB_CDEF
+    three = base ^ (1 << 3 | 1 << 20 | 1 << 37)  # bands 0, 1 and 2 differ; 3 is shared
+    four = base ^ (1 << 3 | 1 << 20 | 1 << 37 | 1 << 60)  # no band shared
+    original = stored(story, "original", base)
+    stored(story, "a duplicate of it", base, duplicate_of=original)
+    newcomer = stored(story, "newcomer")
+
+    found = pipeline._near_duplicate(newcomer, three)
+    assert found is not None and found.pk == original.pk
+    assert pipeline._near_duplicate(newcomer, four) is None
+
+
+def test_a_body_is_compared_only_with_the_originals_of_its_week(story):
+    base = 0x0FED_CBA9_8765_4321
+    old = stored(story, "old", base)
+    Article.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=9))
+    newcomer = stored(story, "newcomer", published_at=timezone.now())
+    assert pipeline._near_duplicate(newcomer, base) is None
+    recent = stored(story, "recent", base ^ 1)
+    found = pipeline._near_duplicate(newcomer, base)
+    assert found is not None and found.pk == recent.pk
+
+
+def test_fingerprints_stored_before_the_bands_get_them_from_the_migration(story):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("tracker.migrations.0006_article_fingerprint_bands")
+    article = stored(story, "before", -(2**63) + 5)
+    Article.objects.filter(pk=article.pk).update(**dict.fromkeys(pipeline._bands(0), None))
+    migration.fill_bands(apps, None)
+    article.refresh_from_db()
+    assert (article.fingerprint_band0, article.fingerprint_band3) == (5, 0x8000)
+
+
 def test_private_addresses_are_refused_and_the_reason_recorded(story, settings):
     settings.TRACKER_FETCH_ALLOWLIST = []
     feed = subscribe(story, "http://127.0.0.1:9/feed.xml")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import courlan
@@ -93,17 +92,14 @@ _SIGN = 1 << (_BITS - 1)
 _LOW_BIT = bytes(7) + b"\x01"
 
 
-def _shingles(words: list[str]) -> Iterator[str]:
+def _words(text: str) -> list[str]:
+    return _WORD.findall(unicodedata.normalize("NFKC", text or "").casefold())
+
+
+def _shingles(words: list[str]) -> list[str]:
     if len(words) < SHINGLE_WORDS:
-        if words:
-            yield " ".join(words)
-        return
-    for i in range(len(words) - SHINGLE_WORDS + 1):
-        yield " ".join(words[i : i + SHINGLE_WORDS])
-
-
-def _hash64(shingle: str) -> int:
-    return int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "big")
+        return [" ".join(words)] if words else []
+    return list(map(" ".join, zip(words, words[1:], words[2:], strict=False)))
 
 
 def simhash(text: str) -> int:
@@ -113,21 +109,25 @@ def simhash(text: str) -> int:
     fits a bigint column; ``hamming`` accepts that form. Returns 0 for text
     without words; ``fingerprint`` is the caller-facing form that refuses texts
     too short to fingerprint."""
-    words = _WORD.findall(unicodedata.normalize("NFKC", text or "").casefold())
-    digests = [
-        hashlib.blake2b(shingle.encode(), digest_size=8).digest() for shingle in _shingles(words)
-    ]
-    if not digests:
+    return _simhash(_words(text))
+
+
+def _simhash(words: list[str]) -> int:
+    shingles = _shingles(words)
+    if not shingles:
         return 0
+    blake2b = hashlib.blake2b
+    digests = b"".join([blake2b(s.encode(), digest_size=8).digest() for s in shingles])
     # Bit-sliced counting: every shingle's hash side by side in one integer, so the
     # hashes with bit b set are counted by one AND and one popcount, not a Python
     # loop over 64 bits per shingle.
-    packed = int.from_bytes(b"".join(digests), "big")
-    lanes = int.from_bytes(_LOW_BIT * len(digests), "big")
-    count = len(digests)
-    unsigned = sum(
-        1 << bit for bit in range(_BITS) if 2 * (packed & (lanes << bit)).bit_count() > count
-    )
+    packed = int.from_bytes(digests, "big")
+    count = len(shingles)
+    lanes = int.from_bytes(_LOW_BIT * count, "big")
+    unsigned = 0
+    for bit in range(_BITS):
+        if 2 * (packed & (lanes << bit)).bit_count() > count:
+            unsigned |= 1 << bit
     return unsigned - (1 << _BITS) if unsigned & _SIGN else unsigned
 
 
@@ -136,9 +136,25 @@ def fingerprint(text: str) -> int | None:
     syndicated copies keep the body and rewrite the headline. Returns None when
     the text has fewer than MIN_FINGERPRINT_WORDS words (a teaser's fingerprint
     would match other teasers and miss its own full copy)."""
-    if len(_WORD.findall(text or "")) < MIN_FINGERPRINT_WORDS:
+    words = _words(text)
+    if len(words) < MIN_FINGERPRINT_WORDS:
         return None
-    return simhash(text)
+    return _simhash(words)
+
+
+# A fingerprint cut into four 16-bit bands: two fingerprints within 3 bits of each
+# other differ in at most 3 bands, so they share at least one (pigeonhole). The
+# near-duplicate search looks up the articles sharing a band, by index, instead
+# of comparing with every recent article.
+BANDS = 4
+_BAND_BITS = _BITS // BANDS
+
+
+def fingerprint_bands(value: int) -> tuple[int, ...]:
+    """The BANDS 16-bit slices of a fingerprint (signed or not), lowest first."""
+    unsigned = value & _MASK
+    band_mask = (1 << _BAND_BITS) - 1
+    return tuple((unsigned >> (_BAND_BITS * i)) & band_mask for i in range(BANDS))
 
 
 def hamming(a: int, b: int) -> int:

@@ -56,10 +56,8 @@ RUN_LEASE = dt.timedelta(minutes=5)
 EXTRACTION_LOST_AFTER = dt.timedelta(hours=1, minutes=15)
 # Same normalized title inside this window counts as the same story.
 TITLE_WINDOW = dt.timedelta(days=3)
-# Near-duplicate bodies are looked for among the story's articles of this window,
-# at most this many (newest first), to bound the work per extraction.
+# Near-duplicate bodies are looked for among the story's articles of this window.
 SIMHASH_WINDOW = dt.timedelta(days=7)
-SIMHASH_CANDIDATES = 2000
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -577,7 +575,13 @@ def extract_article(article_id: int, *, gate: Gate | None = None) -> str:
     status; a second run on an article already extracted returns it unchanged.
     Transient fetch errors are raised for the task to retry; anything else leaves
     the article reviewable with the feed summary and the reason."""
-    article = Article.objects.select_related("story").filter(pk=article_id).first()
+    article = (
+        Article.objects.only(
+            "pk", "story_id", "feed_id", "url", "published_at", "created_at", "extraction_status"
+        )
+        .filter(pk=article_id)
+        .first()
+    )
     if article is None or article.extraction_status != ExtractionStatus.PENDING:
         return article.extraction_status if article else "missing"
     with log_context(article_id=article.pk, feed_id=article.feed_id):
@@ -604,6 +608,7 @@ def _extract_pending(article: Article, gate: Gate | None) -> str:
         "extraction_error": "",
         "extracted_at": timezone.now(),
         "fingerprint": fingerprint,
+        **_bands(fingerprint),
     }
     original = _near_duplicate(article, fingerprint) if fingerprint is not None else None
     if original is not None:
@@ -629,21 +634,24 @@ def _page_is_gone(error: IngestionError) -> bool:
     return 400 <= code < 500 and code not in (408, 425, 429)
 
 
+def _bands(fingerprint: int | None) -> dict[str, int | None]:
+    bands = dedupe.fingerprint_bands(fingerprint) if fingerprint is not None else (None,) * 4
+    return {f"fingerprint_band{i}": band for i, band in enumerate(bands)}
+
+
 def _near_duplicate(article: Article, fingerprint: int) -> Article | None:
     around = article.published_at or article.created_at
-    candidates = (
+    recent = (
         Article.objects.originals()
-        .filter(
-            story_id=article.story_id,
-            fingerprint__isnull=False,
-            created_at__gte=around - SIMHASH_WINDOW,
-        )
+        .filter(story_id=article.story_id, fingerprint__isnull=False)
+        .filter(created_at__gte=around - SIMHASH_WINDOW)
         .exclude(pk=article.pk)
-        .order_by("-created_at")
-        .values_list("pk", "fingerprint")[:SIMHASH_CANDIDATES]
+        .order_by()
+        .values_list("pk", "fingerprint")
     )
-    # Plain tuples, not model instances: building 2,000 instances per page cost
-    # more than the page's extraction.
+    # One look-up per band, each on its own index (an OR of the four would scan).
+    first, *others = [recent.filter(**{name: band}) for name, band in _bands(fingerprint).items()]
+    candidates = first.union(*others)
     matches = [pk for pk, other in candidates if dedupe.is_near_duplicate(other, fingerprint)]
     if not matches:
         return None
