@@ -601,7 +601,7 @@ def _extract_pending(article: Article, gate: Gate | None) -> str:
     if extracted.status == ExtractionStatus.FAILED:
         return _extraction_failed(article, extracted.reason or "no text found")
     fingerprint = dedupe.fingerprint(extracted.text)
-    updates = {
+    updates: dict[str, object] = {
         "text": extracted.text,
         "metadata": extracted.metadata(),
         "extraction_status": extracted.status,
