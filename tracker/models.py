@@ -550,7 +550,7 @@ class Article(models.Model):
     url = models.URLField(max_length=2000, blank=True)
     normalized_url = models.CharField(max_length=2000, blank=True)
     title = models.CharField(max_length=1000, blank=True)
-    title_key = models.CharField(max_length=300, blank=True, db_index=True)
+    title_key = models.CharField(max_length=300, blank=True)
     author = models.CharField(max_length=300, blank=True)
     outlet = models.CharField(max_length=300, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -621,6 +621,7 @@ class Article(models.Model):
         indexes = [
             models.Index(fields=["story", "review_state", "-published_at"]),
             models.Index(fields=["story", "normalized_url"]),
+            models.Index(fields=["story", "title_key"], name="article_story_title_key"),
             # The near-duplicate search: originals sharing a fingerprint band.
             *(
                 models.Index(

@@ -356,12 +356,12 @@ class _StoryIndex:
     def load(cls, story: Story, articles: list[Article]) -> _StoryIndex:
         urls = {a.normalized_url for a in articles if a.normalized_url}
         keys = {a.title_key for a in articles if a.title_key}
-        by_url = {
-            a.normalized_url: a
-            for a in Article.objects.originals().filter(story=story, normalized_url__in=urls)
-        }
+        originals = Article.objects.originals().filter(story=story).order_by()
+        by_url = {a.normalized_url: a for a in originals.filter(normalized_url__in=urls)}
         by_title: dict[str, list[Article]] = {}
-        for a in Article.objects.originals().filter(story=story, title_key__in=keys).order_by("pk"):
+        # Sorted here, not in SQL: asked for the rows by pk, SQLite walks the
+        # story's index in pk order instead of looking the keys up.
+        for a in sorted(originals.filter(title_key__in=keys), key=lambda a: a.pk):
             by_title.setdefault(a.title_key, []).append(a)
         return cls(by_url, by_title, _event_features(story))
 
@@ -386,7 +386,9 @@ def store_entries(
         known = set(
             Article.objects.filter(
                 story=story, feed=feed, guid__in=[e.guid[:1000] for e in entries]
-            ).values_list("guid", flat=True)
+            )
+            .order_by()
+            .values_list("guid", flat=True)
         )
         fresh = [e for e in entries if e.guid[:1000] not in known]
         if not fresh:
