@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from pathlib import Path
 
 import pytest
@@ -274,3 +275,17 @@ def test_plain_text_drops_tags_and_unescapes() -> None:
     assert plain_text("<p>AT&amp;T &lt;3 <b>Scale</b>\n AI</p><script>x()</script>") == (
         "AT&T <3 Scale AI"
     )
+
+
+def test_plain_text_skips_the_parser_only_where_the_parser_changes_nothing() -> None:
+    from tracker.ingestion.parse import _parsed_text
+
+    rng = random.Random(3)
+    pool = [
+        *"ab Z\u00e9\t\n\r\x0b\x0c\xa0\u2028\x01\x7f\x85\"'>=/;\u4e2d",
+        *("\ufeff", "\x00", "\ufffe", "\U0010fffe", "\u200b"),
+        *("&amp;", "<b>", "&#x41;", "<!--c-->", "&"),
+    ]
+    for _ in range(5000):
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(0, 12)))
+        assert plain_text(text) == _parsed_text(text), repr(text)

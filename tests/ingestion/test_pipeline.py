@@ -174,6 +174,24 @@ def test_the_same_article_in_two_feeds_is_stored_once_and_the_copy_points_at_it(
     assert copy.extraction_status == ExtractionStatus.SKIPPED
 
 
+def test_copies_inside_one_poll_point_at_the_first_of_them(feed_server, story):
+    [first, other] = items(feed_server, 2)
+    same_url = {**first, "title": "Scale AI story told a second way", "guid": "second-guid"}
+    same_title = {**first, "link": "https://elsewhere.example/copy", "guid": "third-guid"}
+    feed = subscribe(
+        story,
+        feed_server.route("/one.xml", Response(200, rss([first, same_url, other, same_title]))),
+    )
+    outcome = poll(feed)
+    original = Article.objects.get(url=first["link"], duplicate_of=None)
+    copies = Article.objects.filter(review_state=ReviewState.DUPLICATE)
+    assert sorted(copies.values_list("guid", flat=True)) == ["second-guid", "third-guid"]
+    assert {copy.duplicate_of_id for copy in copies} == {original.pk}
+    assert sorted(outcome.new_articles) == sorted(
+        Article.objects.filter(duplicate_of=None).values_list("pk", flat=True)
+    )
+
+
 def test_tracking_parameters_do_not_hide_a_duplicate(feed_server, story):
     link = items(feed_server, 1)[0]
     tagged = {**link, "link": link["link"] + "?utm_source=rss&utm_medium=feed"}

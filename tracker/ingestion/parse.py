@@ -62,6 +62,8 @@ _PERIOD_SECONDS: Final = {
     "yearly": 365 * 86400,
 }
 _SPACE = re.compile(r"\s+")
+# What an HTML parser reads otherwise than as plain text (a leading BOM is dropped).
+_NEEDS_PARSING = re.compile("[<&\x00\ufeff]")
 _LOOKS_LIKE_HTML = re.compile(
     rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
 )
@@ -149,6 +151,13 @@ def plain_text(value: str) -> str:
     collapsed. Script and style contents are dropped, not shown as text."""
     if not value:
         return ""
+    if _NEEDS_PARSING.search(value) is None:
+        # No tag and no entity: the parser would give the text back as it is.
+        return _SPACE.sub(" ", value).strip()
+    return _parsed_text(value)
+
+
+def _parsed_text(value: str) -> str:
     stripped = nh3.clean(value, tags=set(), strip_comments=True)
     return _SPACE.sub(" ", html.unescape(stripped)).strip()
 

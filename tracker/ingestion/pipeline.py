@@ -243,8 +243,11 @@ def _poll_claimed(feed: Feed, now: dt.datetime, log: PollLog, gate: Gate | None)
 
     parsed = parse_feed(result.content, url=result.url, headers=result.headers)
     log.entries_seen = len(parsed.entries)
+    # Classifying reads and computes; only the inserts and the feed's update take
+    # the write transaction (on SQLite a lock every worker waits for).
+    batches = prepare_entries(feed, parsed.entries, now)
     with transaction.atomic():
-        new_ids, new_count = store_entries(feed, parsed.entries, now)
+        new_ids, new_count = store_prepared(feed, batches, now)
         feed.etag = result.etag or ""
         feed.last_modified = result.last_modified or ""
         feed.last_full_fetch_at = now if full else feed.last_full_fetch_at
@@ -374,14 +377,28 @@ class _StoryIndex:
             self.by_title.setdefault(article.title_key, []).append(article)
 
 
+@dataclass
+class _Batch:
+    """A story's new entries of one poll and the articles made of them, classified."""
+
+    story: Story
+    entries: list[ParsedEntry]
+    articles: list[Article]
+
+
 def store_entries(
     feed: Feed, entries: Iterable[ParsedEntry], now: dt.datetime
 ) -> tuple[list[int], int]:
     """Store the entries not seen before, once per story the feed serves.
     Returns (ids of articles queued for extraction, count of new rows)."""
+    return store_prepared(feed, prepare_entries(feed, entries, now), now)
+
+
+def prepare_entries(feed: Feed, entries: Iterable[ParsedEntry], now: dt.datetime) -> list[_Batch]:
+    """The entries not seen before, per story, as classified articles not yet
+    saved. Reads only."""
     entries = list(entries)
-    queued: list[int] = []
-    created = 0
+    batches = []
     for story in feed.stories.all():
         known = set(
             Article.objects.filter(
@@ -391,36 +408,57 @@ def store_entries(
             .values_list("guid", flat=True)
         )
         fresh = [e for e in entries if e.guid[:1000] not in known]
-        if not fresh:
-            continue
-        stored = _store_batch(story, feed, fresh, now)
+        if fresh:
+            batches.append(_classified(story, feed, fresh, now))
+    return batches
+
+
+def store_prepared(feed: Feed, batches: list[_Batch], now: dt.datetime) -> tuple[list[int], int]:
+    """Insert what prepare_entries made. Returns (ids of articles queued for
+    extraction, count of new rows)."""
+    queued: list[int] = []
+    created = 0
+    for batch in batches:
+        stored = _insert(feed, batch, now)
         created += len(stored)
         queued += [a.pk for a in stored if a.extraction_status == ExtractionStatus.PENDING]
     return queued, created
 
 
-def _store_batch(
-    story: Story, feed: Feed, entries: list[ParsedEntry], now: dt.datetime
-) -> list[Article]:
+def _classified(story: Story, feed: Feed, entries: list[ParsedEntry], now: dt.datetime) -> _Batch:
     """New entries of one story, classified against each other and the stored
-    articles, then inserted in two statements: the first copies, then the later
-    copies that point at them. A unique constraint broken by another worker
-    storing the same entries meanwhile sends the batch through one by one."""
+    articles."""
     articles = [_new_article(story, feed, e) for e in entries]
     index = _StoryIndex.load(story, articles)
     for article in articles:
         _classify(article, story, now, index)
         index.add(article)
-    later = [a for a in articles if a.duplicate_of is not None and a.duplicate_of.pk is None]
-    first = [a for a in articles if not (a.duplicate_of is not None and a.duplicate_of.pk is None)]
+    return _Batch(story, entries, articles)
+
+
+def _insert(feed: Feed, batch: _Batch, now: dt.datetime) -> list[Article]:
+    """A batch inserted in two statements: the first copies, then the later copies
+    that point at them. A unique constraint broken by another worker storing the
+    same entries meanwhile sends the batch through one by one."""
+    first: list[Article] = []
+    later: list[Article] = []
+    for article in batch.articles:
+        copy_of_new = article.duplicate_of is not None and article.duplicate_of.pk is None
+        (later if copy_of_new else first).append(article)
     try:
         with transaction.atomic():
             Article.objects.bulk_create(first)
             if later:
                 Article.objects.bulk_create(later)
     except IntegrityError:
-        return _store_one_by_one(story, feed, entries, now)
-    return articles
+        return _store_one_by_one(batch.story, feed, batch.entries, now)
+    return batch.articles
+
+
+def _store_batch(
+    story: Story, feed: Feed, entries: list[ParsedEntry], now: dt.datetime
+) -> list[Article]:
+    return _insert(feed, _classified(story, feed, entries, now), now)
 
 
 def _store_one_by_one(
@@ -692,5 +730,7 @@ __all__ = [
     "lease_feed",
     "lost_extractions",
     "poll_feed",
+    "prepare_entries",
     "store_entries",
+    "store_prepared",
 ]
