@@ -67,10 +67,14 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--feeds", type=int, default=500)
     parser.add_argument("--items", type=int, default=20)
-    parser.add_argument("--poll-pool", default="threads", choices=["threads", "prefork", "solo"])
-    parser.add_argument("--poll-concurrency", type=int, default=8)
+    parser.add_argument("--poll-pool", default="prefork", choices=["threads", "prefork", "solo"])
+    parser.add_argument("--poll-concurrency", type=int, default=2)
     parser.add_argument("--extract-pool", default="prefork", choices=["threads", "prefork", "solo"])
     parser.add_argument("--extract-concurrency", type=int, default=2)
+    parser.add_argument(
+        "--extract-nice", type=int, default=10,
+        help="CPU priority of the extract worker, as nice(1) (0: as the poll worker)",
+    )  # fmt: skip
     parser.add_argument("--host-concurrency", type=int, default=HOST_CONCURRENCY)
     parser.add_argument("--host-gap-ms", type=int, default=HOST_GAP_MS)
     parser.add_argument(
@@ -239,13 +243,14 @@ def start_redis(processes: Processes) -> tuple[str, int | None]:
 
 
 def start_worker(
-    processes: Processes, name: str, queue: str, pool: str, concurrency: int
+    processes: Processes, name: str, queue: str, pool: str, concurrency: int, nice: int = 0
 ) -> subprocess.Popen:
     from django.conf import settings
 
     log = Path(settings.VAR_DIR) / f"worker-{name}.log"
     env = {**os.environ, "TRACKER_REDIS_AUTOSTART": "0"}
     command = [
+        *(["nice", "-n", str(nice)] if nice else []),
         str(Path(sys.executable).parent / "celery"),
         "-A", "config", "worker",
         "--hostname", f"{name}@bench",
@@ -523,7 +528,12 @@ def main() -> None:
 
         poll = start_worker(processes, "poll", "poll", args.poll_pool, args.poll_concurrency)
         extract = start_worker(
-            processes, "extract", "extract", args.extract_pool, args.extract_concurrency
+            processes,
+            "extract",
+            "extract",
+            args.extract_pool,
+            args.extract_concurrency,
+            nice=args.extract_nice,
         )
         wait_for_workers(["poll", "extract"])
         cpu_of = {"poll worker": poll.pid, "extract worker": extract.pid, "farm": farm_pid}
@@ -644,7 +654,8 @@ def main() -> None:
     print(f"Database: {database}; broker: {broker}")
     print(
         f"Workers: poll --pool {args.poll_pool} --concurrency {args.poll_concurrency}; "
-        f"extract --pool {args.extract_pool} --concurrency {args.extract_concurrency}; "
+        f"extract --pool {args.extract_pool} --concurrency {args.extract_concurrency}"
+        f" (nice {args.extract_nice}); "
         f"TRACKER_HOST_CONCURRENCY={args.host_concurrency} "
         f"TRACKER_HOST_GAP_MS={args.host_gap_ms}"
     )

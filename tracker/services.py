@@ -72,11 +72,13 @@ def poll_now(feeds: QuerySet[Feed]) -> int:
     Returns how many were sent (a feed already being polled is sent anyway; its
     claim makes the second poll a no-op)."""
     from tracker import tasks
-    from tracker.ingestion.pipeline import lease_feed
+    from tracker.ingestion.pipeline import lease_feeds
 
     now = timezone.now()
     with transaction.atomic():
-        sent = [f.pk for f in feeds.filter(is_active=True) if lease_feed(f.pk, now, force=True)]
+        sent = list(feeds.filter(is_active=True).values_list("pk", flat=True))
+        for start in range(0, len(sent), 500):
+            lease_feeds(sent[start : start + 500], now)
         tasks.enqueue_polls(sent, now)
     return len(sent)
 

@@ -148,6 +148,14 @@ def lease_feed(feed_id: int, now: dt.datetime, *, force: bool = False) -> bool:
     )
 
 
+def lease_feeds(feed_ids: list[int], now: dt.datetime) -> int:
+    """Lease these active feeds to the queue whatever their schedule, in one
+    statement. Returns how many were leased."""
+    return Feed.objects.filter(pk__in=feed_ids, is_active=True).update(
+        next_poll_at=now + QUEUE_LEASE
+    )
+
+
 def lost_extractions(now: dt.datetime, limit: int = 200) -> list[int]:
     """Articles still waiting for extraction EXTRACTION_LOST_AFTER after they were
     stored, oldest first: their task was lost. Returns their ids."""
@@ -728,6 +736,7 @@ __all__ = [
     "find_feed",
     "give_up_extraction",
     "lease_feed",
+    "lease_feeds",
     "lost_extractions",
     "poll_feed",
     "prepare_entries",
