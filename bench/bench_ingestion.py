@@ -446,20 +446,11 @@ def time_newsboat(feed_urls: list[str], farm: FarmClient) -> dict | None:
     return {"version": version, "first": runs[0], "second": runs[1], "third": runs[2]}
 
 
-# The options tracker.ingestion.extract passes to trafilatura, so both sides do
-# the same work.
-TRAFILATURA_OPTIONS = {
-    "include_comments": False,
-    "include_tables": True,
-    "include_images": False,
-    "include_links": False,
-    "favor_precision": True,
-    "with_metadata": True,
-}
-
-
 def time_bare_trafilatura(farm_url: str, epoch: int, args: argparse.Namespace) -> dict:
+    """trafilatura.extract with the options the tracker passes to trafilatura."""
     import trafilatura
+
+    from tracker.ingestion.extract import TRAFILATURA_OPTIONS
 
     pages = Farm(feeds=args.feeds, items=args.items, base_url=farm_url, epoch=epoch).article_pages()
     if args.bare_limit:

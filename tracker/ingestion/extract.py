@@ -30,6 +30,20 @@ FULL_TEXT_MIN_CHARS: Final = 500
 # the review screen and the SimHash need no more.
 MAX_TEXT_CHARS: Final = 100_000
 
+# What trafilatura is asked for (bench/bench_ingestion.py times bare trafilatura
+# with the same). The feed gives the publication time; the page's own date is a
+# fallback, so htmldate's extensive search (a fifth of the cost of a page,
+# measured on fixtures/pages) is not worth it.
+TRAFILATURA_OPTIONS: Final[dict[str, Any]] = {
+    "include_comments": False,
+    "include_tables": True,
+    "include_images": False,
+    "include_links": False,
+    "favor_precision": True,
+    "with_metadata": True,
+    "date_extraction_params": {"extensive_search": False, "original_date": True},
+}
+
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -108,20 +122,7 @@ def extract_article(
     if (b"<" not in head) if isinstance(head, bytes) else ("<" not in head):
         return ExtractedArticle(status=FAILED, reason="not an HTML page")
     try:
-        document = trafilatura.bare_extraction(
-            html,
-            url=url,
-            include_comments=False,
-            include_tables=True,
-            include_images=False,
-            include_links=False,
-            favor_precision=True,
-            with_metadata=True,
-            # The feed gives the publication time; the page's own date is a
-            # fallback, so htmldate's extensive search (a fifth of the cost of a
-            # page, measured on fixtures/pages) is not worth it.
-            date_extraction_params={"extensive_search": False, "original_date": True},
-        )
+        document = trafilatura.bare_extraction(html, url=url, **TRAFILATURA_OPTIONS)
         values = document.as_dict() if isinstance(document, Document) else document
     except Exception as exc:  # a page must never take the worker down with it
         return ExtractedArticle(
