@@ -45,8 +45,11 @@ check: $(STAMP)
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 	DEBUG=1 $(PY) manage.py check
 
+# Every benchmark, one after the other (bench/README.md has their last figures).
 bench: $(STAMP)
-	$(PY) bench/run_all.py
+	DEBUG=1 $(PY) bench/bench_review_queue.py
+	$(PY) bench/bench_public.py
+	$(PY) bench/bench_ingestion.py $(BENCH_ARGS)
 
 # 500 feeds x 20 articles from a loopback farm through real Celery workers, with
 # newsboat and bare trafilatura beside it (bench/README.md, "Ingestion").
