@@ -120,6 +120,9 @@ RSS_ITEMS = {
     "dc date": "<item><title>D</title><link>https://news.example/d7</link><dc:date>2025-06-13T14:05:00.250+02:00</dc:date></item>",
     "iso date in pubDate": "<item><title>D</title><link>https://news.example/d8</link><pubDate>2025-06-13T14:05:00Z</pubDate></item>",
     "date feedparser guesses": "<item><title>D</title><link>https://news.example/d9</link><pubDate>June 13, 2025</pubDate></item>",
+    "impossible date": "<item><title>D</title><link>https://news.example/d10</link><pubDate>Fri, 31 Feb 2025 25:05:00 GMT</pubDate></item>",
+    "year one": "<item><title>D</title><link>https://news.example/d11</link><pubDate>Mon, 01 Jan 0001 00:30:00 +0100</pubDate></item>",
+    "unknown zone": "<item><title>D</title><link>https://news.example/d12</link><pubDate>Fri, 13 Jun 2025 14:05:00 -0000</pubDate></item>",
     "no identity": "<item><description>nothing to know it by</description></item>",
     "title and date only": "<item><title>Only a title</title><pubDate>Fri, 13 Jun 2025 14:05:00 GMT</pubDate></item>",
     "ignored extras": '<item><title>X</title><link>https://news.example/x</link><category>AI</category><comments>https://news.example/x#c</comments><enclosure url="https://news.example/x.mp3" length="1" type="audio/mpeg"/><media:thumbnail url="https://news.example/x.jpg"/></item>',
@@ -130,7 +133,7 @@ RSS_ITEMS = {
 }
 RSS_SLOW = {
     "rss author with address", "date feedparser guesses", "unknown element", "title twice",
-    "xml base",
+    "xml base", "impossible date", "year one", "unknown zone",
 }  # fmt: skip
 
 
@@ -179,8 +182,9 @@ ATOM_ENTRIES = {
     "xhtml content": '<entry><title>X</title><id>tag:x</id><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>x</p></div></content></entry>',
     "author with email only": "<entry><title>E</title><id>tag:e</id><author><email>m@frontier.example</email></author></entry>",
     "date without zone": "<entry><title>Z</title><id>tag:z</id><updated>2025-07-02T11:00:00</updated></entry>",
+    "impossible date": "<entry><title>Z</title><id>tag:z2</id><updated>2025-13-45T11:00:00Z</updated></entry>",
 }
-ATOM_SLOW = {"xhtml content", "author with email only", "date without zone"}
+ATOM_SLOW = {"xhtml content", "author with email only", "date without zone", "impossible date"}
 
 
 @pytest.mark.parametrize("case", sorted(ATOM_ENTRIES))
@@ -218,3 +222,18 @@ def test_a_document_with_a_doctype_is_handed_to_feedparser() -> None:
         b'<rss version="2.0"><channel><title>&b;</title></channel></rss>'
     )
     assert not taken(bomb)
+
+
+def test_random_mixes_of_items_read_the_same_both_ways() -> None:
+    import random
+
+    rng = random.Random(11)
+    cases = sorted(RSS_ITEMS)
+    taken_fast = 0
+    for _ in range(150):
+        chosen = rng.sample(cases, rng.randint(1, 6))
+        content = rss("".join(RSS_ITEMS[case] for case in chosen))
+        read_fast, read_slow = both(content)
+        assert read_fast == read_slow, chosen
+        taken_fast += taken(content)
+    assert taken_fast > 10  # the mixes without a slow item are read fast

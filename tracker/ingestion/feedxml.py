@@ -90,7 +90,7 @@ _DECLARED_ENCODING = re.compile(rb"^\s*<\?xml[^>]*\bencoding\s*=\s*[\"']([\w.:-]
 # A day name, a day, a month name, a 4-digit year, a time and a zone, as RFC 822
 # wants; feedparser's other dialects go to feedparser.
 _RFC822 = re.compile(
-    r"^(?:[A-Z][a-z]{2}, )?\d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}(?::\d{2})? "
+    r"^(?:[A-Z][a-z]{2}, )?\d{1,2} [A-Z][a-z]{2} [12]\d{3} \d{2}:\d{2}(?::\d{2})? "
     r"(?:[+-]\d{4}|GMT|UTC?|Z|[ECMP][SD]T)$"
 )
 _RFC3339 = re.compile(
@@ -179,15 +179,19 @@ def _text(element: Any) -> str:
 
 
 def _date(value: str) -> time.struct_time:
-    if _RFC822.match(value):
-        parsed = email.utils.parsedate_to_datetime(value)
-    elif _RFC3339.match(value):
-        parsed = dt.datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
-    else:
-        raise _Unsure(f"a date feedparser reads its own way: {value!r}")
-    if parsed.tzinfo is None:
-        raise _Unsure("a date without a zone")
-    return parsed.astimezone(dt.UTC).replace(microsecond=0).utctimetuple()
+    try:
+        if _RFC822.match(value):
+            parsed = email.utils.parsedate_to_datetime(value)
+        elif _RFC3339.match(value):
+            parsed = dt.datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+        else:
+            raise _Unsure(f"a date feedparser reads its own way: {value!r}")
+        if parsed.tzinfo is None:
+            raise _Unsure("a date without a zone")
+        return parsed.astimezone(dt.UTC).replace(microsecond=0).utctimetuple()
+    except (ValueError, OverflowError, TypeError) as error:
+        # 31 February, hour 25, year 0001 at +0100: feedparser decides.
+        raise _Unsure(f"an impossible date: {value!r}") from error
 
 
 def _items(parent: Any, fields: Mapping[tuple[str, str], str], reader: Any) -> dict[str, Any]:
