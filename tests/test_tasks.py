@@ -7,6 +7,7 @@ from tests.conftest import wait_for
 from tests.feedserver import FeedServer, Response
 from tests.ingestion.test_pipeline import page, rss
 from tracker import services, tasks
+from tracker.ingestion import pipeline
 from tracker.models import Article, ExtractionStatus, Feed, ReviewState, Story
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -105,3 +106,28 @@ def test_a_page_that_fails_for_a_while_is_retried_alone_until_it_is_extracted(
     assert len(feed_server.hits("/r/2")) == 3
     assert [len(feed_server.hits(f"/r/{i}")) for i in (0, 1, 3)] == [1, 1, 1]
     assert set(Article.objects.values_list("review_state", flat=True)) == {ReviewState.PENDING}
+
+
+def test_a_crash_on_one_article_of_a_batch_does_not_stop_the_others(
+    feed_server, story, monkeypatch
+):
+    feed = feed_with_articles(feed_server, story, "/feed.xml", 3, "c")
+    services.poll_now(Feed.objects.filter(pk=feed.pk))  # leases it; no worker runs it
+    new: list[int] = []
+    pipeline.poll_feed(feed.pk, on_new_articles=new.extend)
+    first, broken, last = sorted(new)
+    extract = pipeline.extract_article
+
+    def crash_on_one(article_id: int, **kwargs):
+        if article_id == broken:
+            raise RuntimeError("a bug")
+        return extract(article_id, **kwargs)
+
+    monkeypatch.setattr(pipeline, "extract_article", crash_on_one)
+    assert tasks.extract_articles_task.run([first, broken, last]) == 3
+    states = dict(Article.objects.values_list("pk", "extraction_status"))
+    assert [states[first], states[broken], states[last]] == [
+        ExtractionStatus.FULL,
+        ExtractionStatus.PENDING,
+        ExtractionStatus.FULL,
+    ]

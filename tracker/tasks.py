@@ -3,6 +3,7 @@ decides retry or not; running one twice is harmless (see the pipeline's claims).
 
 import datetime as dt
 import functools
+import logging
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -15,6 +16,8 @@ from tracker.health import record_tick
 from tracker.ingestion import pipeline
 from tracker.ingestion.errors import IngestionError
 from tracker.ingestion.politeness import HostGate
+
+logger = logging.getLogger(__name__)
 
 # Hard limits sit above the fetch's own total timeout so a stuck request is
 # ended by the fetch first, the worker last.
@@ -96,12 +99,20 @@ def poll_feed_task(feed_id: int, enqueued_at: str | None = None) -> str:
     return outcome.status
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    soft_time_limit=EXTRACT_TIME_LIMIT * EXTRACT_BATCH - 20,
+    time_limit=EXTRACT_TIME_LIMIT * EXTRACT_BATCH,
+)
 def extract_articles_task(article_ids: list[int]) -> int:
     """Extract a poll's new articles one after the other. An article whose page
     fails for a transient reason goes on with extract_article_task's retries; if
-    the batch runs out of time, what is left is sent on as single tasks. Running
-    it twice is harmless: an article extracted already is skipped."""
+    the batch runs out of time, what is left is sent on as single tasks. A bug
+    hit by one article is logged and the others are still extracted (that one
+    stays pending, and beat's tick sends it again later). Running it twice is
+    harmless: an article extracted already is skipped."""
     for position, article_id in enumerate(article_ids):
         try:
             pipeline.extract_article(article_id, gate=host_gate())
@@ -113,6 +124,8 @@ def extract_articles_task(article_ids: list[int]) -> int:
             for rest in article_ids[position:]:
                 extract_article_task.delay(rest)
             return position
+        except Exception:
+            logger.exception("article extraction crashed", extra={"article_id": article_id})
     return len(article_ids)
 
 
