@@ -404,6 +404,52 @@ def stored(story: Story, guid: str, fingerprint: int | None = None, **fields) ->
     )
 
 
+def two_copies_a_few_hours_apart(feed_server: FeedServer, story: Story) -> tuple[int, int]:
+    """Two outlets' pages with the same body, published at 10:00 and 14:00,
+    polled and stored; returns the two articles' ids, earlier first."""
+    html = {"Content-Type": "text/html"}
+    feed_server.route("/x", Response(200, page("Meta buys into Scale AI", ARTICLE_TEXT), html))
+    feed_server.route("/y", Response(200, page("Scale AI gets Meta money", ARTICLE_TEXT), html))
+    early = {"title": "Meta buys into Scale AI", "link": feed_server.url("/x"),
+             "date": "Thu, 12 Jun 2025 10:00:00 GMT"}  # fmt: skip
+    late = {"title": "Scale AI gets Meta money", "link": feed_server.url("/y"),
+            "date": "Thu, 12 Jun 2025 14:00:00 GMT"}  # fmt: skip
+    [first] = poll(
+        subscribe(story, feed_server.route("/one.xml", Response(200, rss([early]))))
+    ).new_articles
+    [second] = poll(
+        subscribe(story, feed_server.route("/two.xml", Response(200, rss([late]))))
+    ).new_articles
+    return first, second
+
+
+def test_the_first_published_copy_stays_the_original_whichever_page_is_fetched_first(
+    feed_server, story
+):
+    first, second = two_copies_a_few_hours_apart(feed_server, story)
+    stored(story, "an earlier copy of the late one", 0, duplicate_of_id=second)
+    pipeline.extract_article(second)  # the later copy's page comes back first
+    pipeline.extract_article(first)
+
+    original, copy = Article.objects.get(pk=first), Article.objects.get(pk=second)
+    assert original.review_state == ReviewState.PENDING and original.duplicate_of_id is None
+    assert copy.review_state == ReviewState.DUPLICATE and copy.duplicate_of_id == first
+    assert set(Article.objects.filter(duplicate_of=first).values_list("pk", flat=True)) == {
+        second,
+        Article.objects.get(guid="an earlier copy of the late one").pk,
+    }
+
+
+def test_a_reviewed_copy_stays_the_original_even_if_published_later(feed_server, story):
+    first, second = two_copies_a_few_hours_apart(feed_server, story)
+    pipeline.extract_article(second)
+    Article.objects.filter(pk=second).update(review_state=ReviewState.ACCEPTED)
+    pipeline.extract_article(first)
+
+    assert Article.objects.get(pk=second).review_state == ReviewState.ACCEPTED
+    assert Article.objects.get(pk=first).duplicate_of_id == second
+
+
 def test_a_body_three_bits_off_in_three_bands_is_found_and_four_bits_off_is_not(story):
     base = 0x0123_4567_89AB_CDEF
     three = base ^ (1 << 3 | 1 << 20 | 1 << 37)  # bands 0, 1 and 2 differ; 3 is shared

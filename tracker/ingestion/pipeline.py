@@ -659,7 +659,9 @@ def _extract_pending(article: Article, gate: Gate | None) -> str:
         **_bands(fingerprint),
     }
     original = _near_duplicate(article, fingerprint) if fingerprint is not None else None
-    if original is not None:
+    if original is not None and _takes_over(article, original):
+        original = None
+    elif original is not None:
         if original.review_state == ReviewState.REJECTED:
             updates["previously_rejected"] = original
         else:
@@ -673,6 +675,27 @@ def _extract_pending(article: Article, gate: Gate | None) -> str:
         extra={"status": extracted.status, "duplicate_of": getattr(original, "pk", None)},
     )
     return extracted.status
+
+
+def _first_key(article: Article) -> tuple[dt.datetime, int]:
+    return (article.published_at or article.created_at, article.pk)
+
+
+def _takes_over(article: Article, copy: Article) -> bool:
+    """When the page extracted first (``copy``) is a later copy of ``article``,
+    published after it, and nobody has reviewed it yet, ``article`` becomes the
+    original and ``copy`` (with any copies of it) its duplicate: an editor sees
+    the first publication in the queue, whichever page was fetched first.
+    Returns whether it did (a conditional update: a review under way wins)."""
+    if _first_key(copy) <= _first_key(article):
+        return False
+    with transaction.atomic():
+        demoted = Article.objects.filter(
+            pk=copy.pk, duplicate_of__isnull=True, review_state=ReviewState.PENDING
+        ).update(duplicate_of=article, review_state=ReviewState.DUPLICATE)
+        if demoted:
+            Article.objects.filter(duplicate_of=copy).update(duplicate_of=article)
+    return bool(demoted)
 
 
 def _page_is_gone(error: IngestionError) -> bool:
@@ -703,7 +726,9 @@ def _near_duplicate(article: Article, fingerprint: int) -> Article | None:
     matches = [pk for pk, other in candidates if dedupe.is_near_duplicate(other, fingerprint)]
     if not matches:
         return None
-    return Article.objects.only("pk", "review_state", "duplicate_of").get(pk=min(matches))
+    return Article.objects.only(
+        "pk", "review_state", "duplicate_of", "published_at", "created_at"
+    ).get(pk=min(matches))
 
 
 def _extraction_failed(article: Article, reason: str) -> str:
