@@ -14,6 +14,7 @@ alike; for anything else it returns None and the caller asks feedparser.
 from __future__ import annotations
 
 import datetime as dt
+import email.message
 import email.utils
 import re
 import time
@@ -105,11 +106,14 @@ class _Unsure(Exception):
 
 @dataclass(frozen=True)
 class Document:
-    """A feed as feedparser shapes it: ``feed`` and ``entries`` mappings."""
+    """A feed as feedparser shapes it: ``feed`` and ``entries`` mappings, and
+    whether feedparser had to repair it (``is_bozo``, with what was wrong)."""
 
     version: str
-    feed: dict[str, Any]
-    entries: list[dict[str, Any]]
+    feed: Mapping[str, Any]
+    entries: list[Any]
+    is_bozo: bool = False
+    bozo_message: str = ""
 
 
 _PARSER = etree.XMLParser(
@@ -141,17 +145,16 @@ def read(content: bytes, headers: Mapping[str, str]) -> Document | None:
 
 def _encoding_agrees(content: bytes, headers: Mapping[str, str]) -> bool:
     """True when the HTTP header and the document name one encoding, so lxml
-    (which reads the document's) decodes as feedparser (which prefers the header)."""
-    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-    media_type, _, params = content_type.partition(";")
-    media_type = media_type.strip().lower()
-    charset = ""
-    for param in params.split(";"):
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "charset":
-            charset = value.strip().strip("\"'").lower()
+    (which reads the document's) decodes as feedparser (which prefers the header).
+    ``headers`` have lower-case names."""
     if content.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         return False
+    media_type, charset = "", ""
+    if headers.get("content-type"):
+        header = email.message.Message()
+        header["content-type"] = headers["content-type"]
+        media_type = header.get_content_type()
+        charset = str(header.get_param("charset") or "").lower()
     declared = _DECLARED_ENCODING.match(content[:200])
     document = declared.group(1).decode("ascii").lower() if declared else "utf-8"
     if media_type and not (_XML_MEDIA_TYPES.match(media_type) or media_type == "text/xml"):
@@ -213,23 +216,29 @@ def _items(parent: Any, fields: Mapping[tuple[str, str], str], reader: Any) -> d
     return entry
 
 
+def _set(entry: dict[str, Any], key: str, value: str) -> None:
+    """Store a field's text under the keys feedparser sets for it."""
+    if key == "summary":
+        entry["summary"] = value
+        entry["summary_detail"] = {"base": "", "value": value}
+    elif key == "content":
+        entry["content"] = [{"base": "", "value": value}]
+    elif key == "author":
+        if _EMAIL_LIKE.search(value):
+            raise _Unsure("an author feedparser composes")
+        if value:
+            entry["author"] = value
+            entry["author_detail"] = {"name": value}
+    else:
+        entry[key] = value
+
+
 def _plain_field(entry: dict[str, Any], key: str, element: Any) -> None:
     """RSS fields: text in, the keys feedparser sets out."""
     value = _text(element)
     if key in ("published", "updated"):
         entry[key] = value
         entry[f"{key}_parsed"] = _date(value) if value else None
-    elif key == "author":
-        if _EMAIL_LIKE.search(value):
-            raise _Unsure("an author with an address")
-        if value:
-            entry["author"] = value
-            entry["author_detail"] = {"name": value}
-    elif key == "summary":
-        entry["summary"] = value
-        entry["summary_detail"] = {"base": "", "value": value}
-    elif key == "content":
-        entry["content"] = [{"base": "", "value": value}]
     elif key == "source":
         source: dict[str, str] = {}
         if element.get("url") is not None:
@@ -237,20 +246,18 @@ def _plain_field(entry: dict[str, Any], key: str, element: Any) -> None:
         if value:
             source["title"] = value
         entry["source"] = source
-    elif key == "id":
-        entry["id"] = value
-        entry["_guid_is_link"] = element.get("isPermaLink", "true") == "true"
     elif key == "link" and not value:
         raise _Unsure("an empty link")
     else:
-        entry[key] = value
+        _set(entry, key, value)
 
 
-def _rss_links(entry: dict[str, Any]) -> dict[str, Any]:
+def _rss_item(item: Any) -> dict[str, Any]:
+    entry = _items(item, _RSS_ITEM_FIELDS, _plain_field)
     # feedparser: a permalink guid is the link of an item without a <link>.
-    if entry.pop("_guid_is_link", False) and "link" not in entry and entry.get("id"):
+    guid = item.find("guid")
+    if "link" not in entry and entry.get("id") and guid.get("isPermaLink", "true") == "true":
         entry["link"] = entry["id"]
-    entry.pop("_guid_is_link", None)
     return entry
 
 
@@ -281,11 +288,7 @@ def _rss20(root: Any) -> Document:
         raise _Unsure("not one channel")
     channel = channels[0]
     feed = _channel_fields(channel, "", _IGNORED_IN_RSS_CHANNEL)
-    entries = [
-        _rss_links(_items(item, _RSS_ITEM_FIELDS, _plain_field))
-        for item in channel
-        if _name(item) == ("", "item")
-    ]
+    entries = [_rss_item(item) for item in channel if _name(item) == ("", "item")]
     return Document("rss20", feed, entries)
 
 
@@ -339,20 +342,11 @@ def _atom_field(entry: dict[str, Any], key: str, element: Any) -> None:
         if len(names) != 1 or any(_name(c)[0] not in (ATOM, "#") for c in element):
             raise _Unsure("an author without exactly one name")
         name = _text(names[0])
-        if not name or _EMAIL_LIKE.search(name):
+        if not name:
             raise _Unsure("an author feedparser composes")
-        entry["author"] = name
-        entry["author_detail"] = {"name": name}
-    elif key == "id":
-        entry["id"] = _text(element)
-    elif key == "summary":
-        value = _atom_text(element)
-        entry["summary"] = value
-        entry["summary_detail"] = {"base": "", "value": value}
-    elif key == "content":
-        entry["content"] = [{"base": "", "value": _atom_text(element)}]
+        _set(entry, key, name)
     else:
-        entry[key] = _atom_text(element)
+        _set(entry, key, _text(element) if key == "id" else _atom_text(element))
 
 
 def _atom_entry(element: Any) -> dict[str, Any]:

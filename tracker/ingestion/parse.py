@@ -1,10 +1,11 @@
 """Feed bytes -> ParsedFeed, with feedparser; no network, no database.
 
 Plain RSS and Atom documents are read by ``feedxml`` (lxml), which gives what
-feedparser gives for them in a fraction of the time and hands anything else
-to feedparser. feedparser is only ever given the bytes fetch.py brought back (never a URL: it
-would do its own unguarded HTTP), with the response headers so it can find the
-encoding, and with the feed's URL as the base for relative links.
+feedparser gives for them in a fraction of the time and hands anything else to
+feedparser. feedparser is only ever given the bytes fetch.py brought back
+(never a URL: it would do its own unguarded HTTP), with the response headers so
+it can find the encoding, and with the feed's URL as the base for relative
+links.
 """
 
 from __future__ import annotations
@@ -299,9 +300,7 @@ def _describe_bozo(exc: object) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _feedparser(
-    content: bytes, response_headers: dict[str, str]
-) -> tuple[str, bool, str, Mapping[str, Any], list[Any]]:
+def _feedparser(content: bytes, response_headers: dict[str, str]) -> feedxml.Document:
     try:
         parsed = feedparser.parse(
             content, response_headers=response_headers, resolve_relative_uris=True
@@ -309,12 +308,12 @@ def _feedparser(
     except Exception as exc:  # feedparser is meant not to raise; it has bugs.
         raise ParseError(f"feed could not be parsed: {exc}", kind=PARSE) from exc
     is_bozo = bool(parsed.get("bozo"))
-    return (
-        str(parsed.get("version", "") or ""),
-        is_bozo,
-        _describe_bozo(parsed.get("bozo_exception")) if is_bozo else "",
-        parsed.get("feed", {}) or {},
-        list(parsed.get("entries", []) or []),
+    return feedxml.Document(
+        version=str(parsed.get("version", "") or ""),
+        feed=parsed.get("feed", {}) or {},
+        entries=list(parsed.get("entries", []) or []),
+        is_bozo=is_bozo,
+        bozo_message=_describe_bozo(parsed.get("bozo_exception")) if is_bozo else "",
     )
 
 
@@ -348,15 +347,10 @@ def parse_feed(
     }
     if not content or not content.strip():
         raise ParseError("empty document, not a feed", kind=NOT_A_FEED)
-    document = feedxml.read(content, response_headers) if fast else None
-    if document is not None:
-        version, is_bozo, bozo_message = document.version, False, ""
-        feed_info: Mapping[str, Any] = document.feed
-        raw_entries: list[Any] = document.entries
-    else:
-        version, is_bozo, bozo_message, feed_info, raw_entries = _feedparser(
-            content, response_headers
-        )
+    document = (feedxml.read(content, response_headers) if fast else None) or _feedparser(
+        content, response_headers
+    )
+    feed_info, raw_entries = document.feed, document.entries
     feed_title = plain_text(str(feed_info.get("title", "")))
 
     base = url
@@ -366,11 +360,13 @@ def parse_feed(
         if e is not None
     ]
     if not entries:
-        if not version and not raw_entries:
+        if not document.version and not raw_entries:
             what = "an HTML page" if _LOOKS_LIKE_HTML.match(content[:2048]) else "no RSS or Atom"
             raise ParseError(f"not a feed: {what} at {url}", kind=NOT_A_FEED)
-        if is_bozo:
-            raise ParseError(f"malformed feed with no usable entries: {bozo_message}", kind=PARSE)
+        if document.is_bozo:
+            raise ParseError(
+                f"malformed feed with no usable entries: {document.bozo_message}", kind=PARSE
+            )
     kept = _newest(entries, max_entries)
     return ParsedFeed(
         title=feed_title,
@@ -378,8 +374,8 @@ def parse_feed(
         entries=kept,
         ttl_seconds=(_positive_int(feed_info.get("ttl")) or 0) * 60 or None,
         update_period_seconds=_update_period(feed_info),
-        version=version,
-        is_bozo=is_bozo,
-        bozo_message=bozo_message,
+        version=document.version,
+        is_bozo=document.is_bozo,
+        bozo_message=document.bozo_message,
         entries_dropped=len(entries) - len(kept),
     )
