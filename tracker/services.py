@@ -77,8 +77,7 @@ def poll_now(feeds: QuerySet[Feed]) -> int:
     now = timezone.now()
     with transaction.atomic():
         sent = list(feeds.filter(is_active=True).values_list("pk", flat=True))
-        for start in range(0, len(sent), 500):
-            lease_feeds(sent[start : start + 500], now)
+        lease_feeds(feeds, now)
         tasks.enqueue_polls(sent, now)
     return len(sent)
 

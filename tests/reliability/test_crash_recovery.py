@@ -283,7 +283,7 @@ def test_two_workers_polling_the_same_feeds_at_once_create_no_duplicates(
     report.run("two_workers_race", sends_per_feed=5, **figures)
 
 
-def test_constraints_hold_where_the_claim_is_bypassed(hostile, story, monkeypatch):
+def test_constraints_hold_where_the_claim_is_bypassed(hostile, story):
     """Two polls that both got past the claim (one whose lease ran out under a
     slow worker) and both missed the other's rows when they looked: the unique
     constraints store each entry once, and a second feed's copy of a URL
@@ -295,20 +295,19 @@ def test_constraints_hold_where_the_claim_is_bypassed(hostile, story, monkeypatc
         rss("bypass", [{"title": f"Scale AI {u}", "link": u} for u in links]), url=one.url
     )
     now = dt.datetime.now(dt.UTC)
+    # All three polls read (and classify) before any of them stores.
+    first_poll = pipeline.prepare_entries(one, parsed.entries, now)
+    second_poll = pipeline.prepare_entries(one, parsed.entries, now)
+    other_feed = pipeline.prepare_entries(two, parsed.entries, now)
 
-    first = pipeline._store_batch(story, one, parsed.entries, now)
-    again = pipeline._store_batch(story, one, parsed.entries, now)
+    _, stored_first = pipeline.store_prepared(one, first_poll, now)
+    _, stored_again = pipeline.store_prepared(one, second_poll, now)
+    _, stored_copies = pipeline.store_prepared(two, other_feed, now)
 
-    # The second feed's poll looked before the first one's rows were committed.
-    def stale(cls, *args):
-        return cls(by_url={}, by_title={}, events=[])
-
-    monkeypatch.setattr(pipeline._StoryIndex, "load", classmethod(stale))
-    copies = pipeline._store_batch(story, two, parsed.entries, now)
-
-    assert len(first) == 3 and again == []
+    assert (stored_first, stored_again, stored_copies) == (3, 0, 3)
     assert Article.objects.filter(feed=one).count() == 3
-    assert len(copies) == 3 and all(copy.duplicate_of_id for copy in copies)
+    copies = Article.objects.filter(feed=two)
+    assert copies.count() == 3 and all(copy.duplicate_of_id for copy in copies)
     assert Article.objects.originals().count() == 3
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from tracker.dates import period_end
@@ -141,19 +141,14 @@ def enqueue_due_feeds(now: dt.datetime, limit: int = 1000) -> list[int]:
 
 
 def lease_feed(feed_id: int, now: dt.datetime, *, force: bool = False) -> bool:
-    due = Q() if force else Q(next_poll_at__lte=now)
-    return (
-        Feed.objects.filter(due, pk=feed_id, is_active=True).update(next_poll_at=now + QUEUE_LEASE)
-        == 1
-    )
+    feeds = Feed.objects.filter(pk=feed_id)
+    return lease_feeds(feeds if force else feeds.filter(next_poll_at__lte=now), now) == 1
 
 
-def lease_feeds(feed_ids: list[int], now: dt.datetime) -> int:
-    """Lease these active feeds to the queue whatever their schedule, in one
+def lease_feeds(feeds: QuerySet[Feed], now: dt.datetime) -> int:
+    """Lease the active ones of ``feeds`` to the queue for QUEUE_LEASE, in one
     statement. Returns how many were leased."""
-    return Feed.objects.filter(pk__in=feed_ids, is_active=True).update(
-        next_poll_at=now + QUEUE_LEASE
-    )
+    return feeds.filter(is_active=True).update(next_poll_at=now + QUEUE_LEASE)
 
 
 def lost_extractions(now: dt.datetime, limit: int = 200) -> list[int]:
@@ -394,17 +389,9 @@ class _Batch:
     articles: list[Article]
 
 
-def store_entries(
-    feed: Feed, entries: Iterable[ParsedEntry], now: dt.datetime
-) -> tuple[list[int], int]:
-    """Store the entries not seen before, once per story the feed serves.
-    Returns (ids of articles queued for extraction, count of new rows)."""
-    return store_prepared(feed, prepare_entries(feed, entries, now), now)
-
-
 def prepare_entries(feed: Feed, entries: Iterable[ParsedEntry], now: dt.datetime) -> list[_Batch]:
-    """The entries not seen before, per story, as classified articles not yet
-    saved. Reads only."""
+    """The entries not seen before, once per story the feed serves, as classified
+    articles not yet saved. Reads only; store_prepared() inserts them."""
     entries = list(entries)
     batches = []
     for story in feed.stories.all():
@@ -463,19 +450,15 @@ def _insert(feed: Feed, batch: _Batch, now: dt.datetime) -> list[Article]:
     return batch.articles
 
 
-def _store_batch(
-    story: Story, feed: Feed, entries: list[ParsedEntry], now: dt.datetime
-) -> list[Article]:
-    return _insert(feed, _classified(story, feed, entries, now), now)
-
-
 def _store_one_by_one(
     story: Story, feed: Feed, entries: list[ParsedEntry], now: dt.datetime
 ) -> list[Article]:
+    """The entries stored one at a time, each classified against what is stored
+    now, after another worker stored some of them first."""
     stored = []
-    index = _StoryIndex.load(story, [_new_article(story, feed, e) for e in entries])
-    for entry in entries:
-        article = _new_article(story, feed, entry)
+    articles = [_new_article(story, feed, e) for e in entries]
+    index = _StoryIndex.load(story, articles)
+    for article in articles:
         _classify(article, story, now, index)
         if _save_new(article, story, feed):
             index.add(article)
@@ -765,6 +748,5 @@ __all__ = [
     "lost_extractions",
     "poll_feed",
     "prepare_entries",
-    "store_entries",
     "store_prepared",
 ]
