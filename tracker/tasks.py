@@ -41,9 +41,6 @@ def host_gate() -> HostGate:
 def enqueue_extractions(article_ids: list[int]) -> None:
     for start in range(0, len(article_ids), EXTRACT_BATCH):
         batch = article_ids[start : start + EXTRACT_BATCH]
-        if len(batch) == 1:
-            extract_article_task.delay(batch[0])
-            continue
         limit = EXTRACT_TIME_LIMIT * len(batch)
         extract_articles_task.apply_async((batch,), time_limit=limit, soft_time_limit=limit - 20)
 
