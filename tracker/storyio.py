@@ -63,24 +63,24 @@ HISTORY_REFERENCES = {
 }
 
 
+# How each history model's rows reach their story.
+HISTORY_STORY_PATHS = {
+    "event": "story",
+    "citation": "event__story",
+    "claim": "event__story",
+    "claimvalue": "claim__event__story",
+}
+
+
 def _history_rows(story: Story) -> dict[str, list[dict[str, Any]]]:
     return {
-        "event": list(
-            Event.history.filter(story_id=story.pk).order_by("history_date", "history_id").values()
-        ),
-        "citation": list(
-            Citation.history.filter(event__story=story)
+        model: list(
+            HISTORY_MODELS[model]
+            .history.filter(**{path: story})
             .order_by("history_date", "history_id")
             .values()
-        ),
-        "claim": list(
-            Claim.history.filter(event__story=story).order_by("history_date", "history_id").values()
-        ),
-        "claimvalue": list(
-            ClaimValue.history.filter(claim__event__story=story)
-            .order_by("history_date", "history_id")
-            .values()
-        ),
+        )
+        for model, path in HISTORY_STORY_PATHS.items()
     }
 
 

@@ -272,11 +272,14 @@ class StoryTimelineView(PublicStoryMixin, DetailView):
         return rows[::-1] if self.newest_first else rows
 
     @cached_property
+    def page_bounds(self) -> list[int]:
+        """Where each page of the events shown starts, then where the last ends."""
+        return [*page_starts(self.shown), len(self.shown)]
+
+    @cached_property
     def paged(self) -> list[list[Row]]:
         """The events shown, page by page: one page when they fit on one."""
-        shown = self.shown
-        bounds = [*page_starts(shown), len(shown)]
-        return [shown[start:end] for start, end in itertools.pairwise(bounds)]
+        return [self.shown[start:end] for start, end in itertools.pairwise(self.page_bounds)]
 
     @cached_property
     def page_number(self) -> int:
@@ -327,7 +330,7 @@ class StoryTimelineView(PublicStoryMixin, DetailView):
     def get_context_data(self, **kwargs):
         story, number = self.story, self.page_number
         rows = self.paged[number - 1]
-        first = 1 + sum(len(page) for page in self.paged[: number - 1])
+        first = self.page_bounds[number - 1] + 1
         marks = story_marks(story, (row.pk for row in self.every))
         render_cards(story, rows, marks)
         disputed = (

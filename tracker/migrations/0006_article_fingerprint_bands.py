@@ -4,21 +4,24 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+BAND_FIELDS = [f"fingerprint_band{band}" for band in range(4)]
+
+
 def fill_bands(apps, schema_editor):
-    """Articles fingerprinted before the bands existed get theirs."""
+    """Articles fingerprinted before the bands existed get theirs, 2,000 at a time."""
     from tracker.ingestion.dedupe import fingerprint_bands
 
     Article = apps.get_model("tracker", "Article")
-    batch = []
     rows = Article.objects.filter(fingerprint__isnull=False).only("pk", "fingerprint")
+    batch = []
     for article in rows.iterator(chunk_size=2000):
-        for band, value in enumerate(fingerprint_bands(article.fingerprint)):
-            setattr(article, f"fingerprint_band{band}", value)
+        for field, value in zip(BAND_FIELDS, fingerprint_bands(article.fingerprint)):
+            setattr(article, field, value)
         batch.append(article)
         if len(batch) == 2000:
-            Article.objects.bulk_update(batch, [f"fingerprint_band{b}" for b in range(4)])
+            Article.objects.bulk_update(batch, BAND_FIELDS)
             batch = []
-    Article.objects.bulk_update(batch, [f"fingerprint_band{b}" for b in range(4)])
+    Article.objects.bulk_update(batch, BAND_FIELDS)
 
 
 class Migration(migrations.Migration):
