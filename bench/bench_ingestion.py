@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
 import psutil  # noqa: E402
+from benchdb import fresh_sqlite  # noqa: E402
 from feedfarm import Farm  # noqa: E402
 
 # The pipeline's politeness is per host name, port left out (fetch.py passes
@@ -187,12 +188,7 @@ def fresh_database() -> str:
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
         path = Path(db["NAME"])
-        if "bench" not in str(path):
-            raise SystemExit(f"refusing to replace {path}: set TRACKER_VAR_DIR to a bench dir")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for old in path.parent.glob(path.name + "*"):
-            old.unlink()
-        call_command("migrate", verbosity=0)
+        fresh_sqlite(path)
         version = connection.cursor().execute("select sqlite_version()").fetchone()[0]
         shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
         return f"SQLite {version} (WAL, {shown})"

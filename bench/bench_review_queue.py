@@ -29,9 +29,9 @@ import django  # noqa: E402
 
 django.setup()
 
+from benchdb import fresh_sqlite  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import (  # noqa: E402
@@ -48,16 +48,6 @@ PARAGRAPH = (
     "Meta has agreed to invest in Scale AI, the data-labelling company, in a deal that "
     "values it at about $29 billion, people familiar with the matter said. "
 )
-
-
-def fresh_database() -> None:
-    database = Path(settings.DATABASES["default"]["NAME"])
-    if "bench" not in str(database):
-        raise SystemExit(f"refusing to replace {database}: set TRACKER_VAR_DIR to a bench dir")
-    database.parent.mkdir(parents=True, exist_ok=True)
-    for path in database.parent.glob(database.name + "*"):
-        path.unlink()
-    call_command("migrate", verbosity=0)
 
 
 def fill(articles: int) -> Story:
@@ -145,7 +135,7 @@ def main() -> None:
     override_settings(
         CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     ).enable()
-    fresh_database()
+    fresh_sqlite(Path(settings.DATABASES["default"]["NAME"]))
     started = time.perf_counter()
     story = fill(args.articles)
     fill_seconds = time.perf_counter() - started
