@@ -228,7 +228,7 @@ CELERY_TASK_QUEUES = (
 # never delays the feed polls behind it.
 CELERY_TASK_ROUTES = {
     "tracker.tasks.poll_due_feeds_task": {"queue": "poll"},
-    "tracker.tasks.poll_feed_task": {"queue": "poll"},
+    "tracker.tasks.poll_feeds_task": {"queue": "poll"},
     "tracker.tasks.extract_article_task": {"queue": "extract"},
     "tracker.tasks.extract_articles_task": {"queue": "extract"},
 }

@@ -5,6 +5,8 @@ unix socket under TRACKER_VAR_DIR; CI sets REDIS_URL and DATABASE_URL to the
 real servers instead.
 """
 
+import base64
+import json
 import os
 import signal
 import subprocess
@@ -239,6 +241,13 @@ def celery_workers(transactional_db, redis_server, settings):
         worker.stop()
     client.flushdb()
     client.close()
+
+
+def queued_poll_batches(redis_client) -> list[list[int]]:
+    """The feed ids of each poll task waiting in the broker's poll queue."""
+    messages = [json.loads(raw) for raw in redis_client.lrange("poll", 0, -1)]
+    assert {m["headers"]["task"] for m in messages} <= {"tracker.tasks.poll_feeds_task"}
+    return [json.loads(base64.b64decode(m["body"]))[0][0] for m in messages]
 
 
 def wait_for(condition, timeout: float = 60.0, interval: float = 0.2, message: str = ""):

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from tests.conftest import queued_poll_batches
 from tests.factories import make_story, populate
 from tracker.models import Event, Feed
 
@@ -136,4 +137,4 @@ def test_poll_now_sends_the_selected_feeds_to_the_workers(client, editor, redis_
         follow=True,
     )
     assert "Sent 2 feed(s) to the workers" in response.content.decode()
-    assert redis_client.llen("poll") == 2
+    assert queued_poll_batches(redis_client) == [[f.pk for f in feeds]]

@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.conftest import queued_poll_batches
 from tests.feedserver import FeedServer, Response
 from tests.ingestion.test_pipeline import page, rss
 from tracker.models import Article, Feed, Story
@@ -104,13 +105,15 @@ def test_pollfeeds_sync_runs_the_pipeline_here_and_prints_a_summary(feed_server)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_pollfeeds_without_sync_hands_the_polls_to_the_workers(redis_client):
+def test_pollfeeds_without_sync_hands_the_polls_to_the_workers_in_batches(redis_client):
     story = Story.objects.create(slug="s", title="S")
-    for i in range(3):
-        Feed.objects.create(url=f"https://wire.example/{i}.xml").stories.add(story)
+    feeds = [Feed.objects.create(url=f"https://wire.example/{i}.xml") for i in range(12)]
+    story.feeds.add(*feeds)
     output = run("pollfeeds", "--all")
-    assert "Sent 3 feed poll(s) to the workers" in output
-    assert redis_client.llen("poll") == 3
+    assert "Sent 12 feed poll(s) to the workers" in output
+    batches = queued_poll_batches(redis_client)
+    assert sorted(len(batch) for batch in batches) == [2, 10]
+    assert sorted(pk for batch in batches for pk in batch) == sorted(f.pk for f in feeds)
 
 
 def test_pollfeeds_names_an_unknown_feed():

@@ -67,8 +67,11 @@ def test_two_workers_racing_for_the_same_feeds_create_no_duplicates(
     two.stories.add(story)
     celery_workers("w1", concurrency=2)
     celery_workers("w2", concurrency=2)
+    # Sent together (one batch) and apart (batches racing for one feed each).
     for _ in range(5):
         services.poll_now(Feed.objects.filter(pk__in=[one.pk, two.pk]))
+        services.poll_now(Feed.objects.filter(pk=one.pk))
+        services.poll_now(Feed.objects.filter(pk=two.pk))
 
     wait_for(
         lambda: (
@@ -82,6 +85,30 @@ def test_two_workers_racing_for_the_same_feeds_create_no_duplicates(
     assert len(set(Article.objects.originals().values_list("normalized_url", flat=True))) == 10
     for i in range(10):
         assert len(feed_server.hits(f"/s/{i}")) == 1, "each page is fetched once"
+
+
+def test_feeds_a_batch_had_no_time_for_are_sent_on_and_polled(
+    feed_server, story, celery_workers, monkeypatch
+):
+    monkeypatch.setattr(pipeline, "BATCH_FETCH_SECONDS", 0.2)
+    slow = Feed.objects.create(
+        url=feed_server.route("/slow.xml", Response(200, rss([]), delay=0.5))
+    )
+    later = feed_with_articles(feed_server, story, "/later.xml", 2, "l")
+    now = timezone.now()
+    pipeline.lease_feeds(Feed.objects.all(), now)
+
+    # The batch runs here; the worker gets what it sends on.
+    assert tasks.poll_feeds_task([slow.pk, later.pk], now.isoformat()) == ["ok", "deferred"]
+    celery_workers("w1")
+
+    wait_for(
+        lambda: (
+            Article.objects.filter(feed=later, extraction_status=ExtractionStatus.FULL).count() == 2
+        ),
+        message="the deferred feed polled by the worker and its articles extracted",
+    )
+    assert len(feed_server.hits("/later.xml")) == 1
 
 
 def test_a_page_that_fails_for_a_while_is_retried_alone_until_it_is_extracted(

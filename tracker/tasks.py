@@ -29,6 +29,11 @@ EXTRACT_RETRIES = 4
 # than storing the article, and a poll brings 20 at once. Each article still has
 # its own retries: one that fails for a transient reason is sent again alone.
 EXTRACT_BATCH = 20
+# Feeds are polled in batches of at most this many per task: a batch is claimed
+# in one transaction and stored in one write transaction, so the per-task and
+# per-transaction costs are paid once for ten feeds; and small enough that a
+# tick's polls still spread over every worker.
+POLL_BATCH = 10
 
 
 @functools.cache
@@ -46,9 +51,10 @@ def enqueue_extractions(article_ids: list[int]) -> None:
 
 
 def enqueue_polls(feed_ids: list[int], now: dt.datetime) -> None:
-    """Send the polls once the leases that go with them are committed."""
+    """Send the polls, in batches, once the leases that go with them are committed."""
     stamp = now.isoformat()
-    transaction.on_commit(lambda: [poll_feed_task.delay(feed_id, stamp) for feed_id in feed_ids])
+    batches = [feed_ids[i : i + POLL_BATCH] for i in range(0, len(feed_ids), POLL_BATCH)]
+    transaction.on_commit(lambda: [poll_feeds_task.delay(batch, stamp) for batch in batches])
 
 
 def resend_lost_extractions(now: dt.datetime) -> int:
@@ -84,16 +90,20 @@ def poll_due_feeds_task() -> int:
     soft_time_limit=POLL_TIME_LIMIT - 20,
     time_limit=POLL_TIME_LIMIT,
 )
-def poll_feed_task(feed_id: int, enqueued_at: str | None = None) -> str:
-    """Poll one feed. Feed errors are stored on the feed, not retried here: the
-    schedule's backoff decides when to try again."""
-    outcome = pipeline.poll_feed(
-        feed_id,
+def poll_feeds_task(feed_ids: list[int], enqueued_at: str | None = None) -> list[str]:
+    """Poll a batch of feeds. Feed errors are stored on the feed, not retried
+    here: the schedule's backoff decides when to try again. Feeds the batch had
+    no time left for (slow servers before them) are sent on as a new batch."""
+    outcomes = pipeline.poll_feeds(
+        feed_ids,
         enqueued_at=dt.datetime.fromisoformat(enqueued_at) if enqueued_at else None,
         gate=host_gate(),
         on_new_articles=lambda ids: transaction.on_commit(lambda: enqueue_extractions(ids)),
     )
-    return outcome.status
+    deferred = [outcome.feed_id for outcome in outcomes if outcome.status == "deferred"]
+    if deferred:
+        enqueue_polls(deferred, timezone.now())
+    return [outcome.status for outcome in outcomes]
 
 
 @shared_task(

@@ -315,6 +315,63 @@ def test_one_broken_feed_never_stops_the_others(feed_server, story):
     assert Article.objects.filter(feed=healthy).count() == 2
 
 
+def poll_batch(feeds: list[Feed]) -> list[pipeline.PollOutcome]:
+    now = timezone.now()
+    pipeline.lease_feeds(Feed.objects.filter(pk__in=[f.pk for f in feeds]), now)
+    return pipeline.poll_feeds([f.pk for f in feeds], enqueued_at=now)
+
+
+def test_a_batch_stores_each_feed_and_a_broken_one_only_fails_itself(feed_server, story):
+    shared = items(feed_server, 1, "shared")
+    first = subscribe(story, feed_server.route("/one.xml", Response(200, rss(shared))))
+    broken = subscribe(story, feed_server.route("/broken.xml", Response(503, b"down")))
+    second = subscribe(
+        story,
+        feed_server.route("/two.xml", Response(200, rss([*shared, *items(feed_server, 2)]))),
+    )
+
+    outcomes = poll_batch([first, broken, second])
+
+    assert [o.status for o in outcomes] == ["ok", "failed", "ok"]
+    assert [len(o.new_articles) for o in outcomes] == [1, 0, 2]
+    # The second feed's copy of the shared story, stored in the same transaction
+    # as the first feed's, points at it.
+    original = Article.objects.get(feed=first)
+    copy = Article.objects.get(feed=second, url=original.url)
+    assert copy.duplicate_of == original and original.duplicate_of is None
+    for feed in (first, broken, second):
+        feed.refresh_from_db()
+        assert feed.poll_started_at is None and feed.last_polled_at is not None
+        assert PollLog.objects.filter(feed=feed).count() == 1
+    assert broken.consecutive_failures == 1 and broken.last_error_kind == "http"
+    assert first.consecutive_failures == second.consecutive_failures == 0
+    assert PollLog.objects.get(feed=second).new_articles == 3
+
+
+def test_a_batch_out_of_time_hands_back_the_feeds_it_did_not_fetch(feed_server, story, monkeypatch):
+    monkeypatch.setattr(pipeline, "BATCH_FETCH_SECONDS", 0.2)
+    slow = subscribe(
+        story,
+        feed_server.route(
+            "/slow.xml", Response(200, rss(items(feed_server, 1, "slow")), delay=0.5)
+        ),
+    )
+    later = subscribe(
+        story, feed_server.route("/later.xml", Response(200, rss(items(feed_server, 1))))
+    )
+
+    outcomes = poll_batch([slow, later])
+
+    assert [o.status for o in outcomes] == ["ok", "deferred"]
+    assert feed_server.hits("/later.xml") == []
+    later.refresh_from_db()
+    assert later.poll_started_at is None and later.last_polled_at is None
+    assert not PollLog.objects.filter(feed=later).exists()
+    # Another batch polls it.
+    assert [o.status for o in poll_batch([later])] == ["ok"]
+    assert Article.objects.filter(feed=later).count() == 1
+
+
 def test_a_second_delivery_of_the_same_poll_does_nothing(feed_server, story):
     feed = subscribe(
         story, feed_server.route("/feed.xml", Response(200, rss(items(feed_server, 2))))

@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from tracker.dates import period_end
@@ -54,6 +54,13 @@ RUN_LEASE = dt.timedelta(minutes=5)
 # tick sends it again. Above the broker's visibility timeout, which redelivers
 # the tasks of a dead worker, plus the retries' countdowns (7.5 min in all).
 EXTRACTION_LOST_AFTER = dt.timedelta(hours=1, minutes=15)
+# A batch of polls starts no new fetch after this long (slow servers: a fetch
+# may wait 60 s for its host's turn and take 30 s), and hands the feeds it did
+# not get to back for another batch; it stays inside the poll task's time limit.
+BATCH_FETCH_SECONDS = 45
+# Values per IN (...) list in a look-up: far below every database's limit on
+# parameters (SQLite's was 999 before 3.32).
+IN_LIST_LIMIT = 500
 # Same normalized title inside this window counts as the same story.
 TITLE_WINDOW = dt.timedelta(days=3)
 # Near-duplicate bodies are looked for among the story's articles of this window.
@@ -68,7 +75,7 @@ PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
 @dataclass
 class PollOutcome:
     feed_id: int
-    status: str  # "skipped", "not_modified", "ok", "failed"
+    status: str  # "skipped", "deferred", "not_modified", "ok", "failed"
     new_articles: list[int] = field(default_factory=list)
     entries_seen: int = 0
     error: str = ""
@@ -164,21 +171,49 @@ def lost_extractions(now: dt.datetime, limit: int = 200) -> list[int]:
     )
 
 
-def claim_feed(feed_id: int, now: dt.datetime, enqueued_at: dt.datetime) -> Feed | None:
-    """Take the feed for one poll. None when another worker is polling it, or when
-    it was polled after this task was enqueued (a second delivery of the task)."""
-    claimed = (
-        Feed.objects.filter(pk=feed_id, is_active=True)
-        .filter(Q(poll_started_at__isnull=True) | Q(poll_started_at__lt=now - RUN_LEASE))
-        .filter(Q(last_polled_at__isnull=True) | Q(last_polled_at__lt=enqueued_at))
-        .update(poll_started_at=now)
-    )
-    if claimed != 1:
-        return None
-    return Feed.objects.prefetch_related("stories").get(pk=feed_id)
+def claim_feeds(feed_ids: Iterable[int], now: dt.datetime, enqueued_at: dt.datetime) -> list[Feed]:
+    """Take the feeds for one poll each, in one transaction: a conditional UPDATE
+    per feed, which must change its row. Leaves out a feed another worker is
+    polling, and one polled after this task was enqueued (a second delivery of
+    the task). Returns the claimed feeds, with their stories, in the given order."""
+    free = Q(poll_started_at__isnull=True) | Q(poll_started_at__lt=now - RUN_LEASE)
+    unpolled = Q(last_polled_at__isnull=True) | Q(last_polled_at__lt=enqueued_at)
+    claimable = Feed.objects.filter(free, unpolled, is_active=True)
+    with transaction.atomic():
+        claimed = [
+            pk
+            for pk in dict.fromkeys(feed_ids)
+            if claimable.filter(pk=pk).update(poll_started_at=now) == 1
+        ]
+    feeds = Feed.objects.prefetch_related("stories").in_bulk(claimed)
+    return [feeds[pk] for pk in claimed]
 
 
 # --- Polling ------------------------------------------------------------------------
+
+
+@dataclass
+class _Poll:
+    """One feed's poll in a batch: what its fetch and parse gave, then what was stored."""
+
+    feed: Feed
+    log: PollLog
+    full: bool = False
+    result: FetchResult | None = None
+    parsed: ParsedFeed | None = None
+    error: IngestionError | None = None
+    stored: list[Article] = field(default_factory=list)
+
+    def outcome(self) -> PollOutcome:
+        pk = self.feed.pk
+        if self.error is not None:
+            return PollOutcome(pk, "failed", error=str(self.error))
+        if self.parsed is None:
+            return PollOutcome(pk, "not_modified")
+        return PollOutcome(pk, "ok", new_articles=self.queued(), entries_seen=self.log.entries_seen)
+
+    def queued(self) -> list[int]:
+        return [a.pk for a in self.stored if a.extraction_status == ExtractionStatus.PENDING]
 
 
 def poll_feed(
@@ -188,88 +223,156 @@ def poll_feed(
     gate: Gate | None = None,
     on_new_articles: Callable[[list[int]], None] | None = None,
 ) -> PollOutcome:
-    """Poll one feed. New articles that need their page are passed to
-    ``on_new_articles`` after the transaction that stored them commits."""
-    with log_context(feed_id=feed_id):
-        return _poll_feed(feed_id, enqueued_at, gate, on_new_articles)
-
-
-def _poll_feed(
-    feed_id: int,
-    enqueued_at: dt.datetime | None,
-    gate: Gate | None,
-    on_new_articles: Callable[[list[int]], None] | None,
-) -> PollOutcome:
-    now = timezone.now()
-    feed = claim_feed(feed_id, now, enqueued_at or now)
-    if feed is None:
-        return PollOutcome(feed_id, "skipped")
-    started = time.monotonic()
-    log = PollLog(feed=feed, started_at=now)
-    try:
-        outcome = _poll_claimed(feed, now, log, gate)
-    except IngestionError as error:
-        _record_failure(feed, now, log, error)
-        outcome = PollOutcome(feed_id, "failed", error=str(error))
-    except Exception as error:
-        # A bug, not the feed's fault: record it and push the feed forward before
-        # re-raising, so it cannot hot-loop the workers.
-        _record_failure(feed, now, log, IngestionError(f"internal error: {error!r}"))
-        raise
-    finally:
-        log.duration_ms = int((time.monotonic() - started) * 1000)
-        _save_log(feed, log)
-    if outcome.new_articles and on_new_articles is not None:
-        on_new_articles(outcome.new_articles)
+    """Poll one feed: poll_feeds() with a batch of one."""
+    (outcome,) = poll_feeds(
+        [feed_id], enqueued_at=enqueued_at, gate=gate, on_new_articles=on_new_articles
+    )
     return outcome
 
 
-def _poll_claimed(feed: Feed, now: dt.datetime, log: PollLog, gate: Gate | None) -> PollOutcome:
-    full = schedule.needs_full_fetch(
-        feed.last_full_fetch_at, now, always_fetch_full=feed.always_fetch_full
-    )
-    result = _fetch(
-        feed.url,
-        gate=gate,
-        max_bytes=settings.TRACKER_MAX_FEED_BYTES,
-        accept=FEED_ACCEPT,
-        etag="" if full else feed.etag,
-        last_modified="" if full else feed.last_modified,
-    )
-    log.status_code = result.status_code
-    log.bytes_received = result.bytes_received
-    max_age = schedule.parse_cache_control_max_age(result.headers)
-    if result.not_modified:
-        log.was_not_modified = True
-        _record_success(feed, now, new_entries=0, max_age=max_age, parsed=None)
-        return PollOutcome(feed.pk, "not_modified")
+def poll_feeds(
+    feed_ids: Iterable[int],
+    *,
+    enqueued_at: dt.datetime | None = None,
+    gate: Gate | None = None,
+    on_new_articles: Callable[[list[int]], None] | None = None,
+) -> list[PollOutcome]:
+    """Poll a batch of feeds: claim them in one transaction, fetch and parse them,
+    then store what they brought in one write transaction, where each feed's new
+    articles are checked against the others' too. A feed's error is stored on
+    that feed and never stops the others. New articles that need their page are
+    passed to ``on_new_articles``, all at once, after the transaction that
+    stored them commits. Returns one outcome per feed id, in order; "deferred"
+    for a feed the batch had no time left for (its claim is released: poll it
+    again in another batch)."""
+    feed_ids = list(dict.fromkeys(feed_ids))
+    now = timezone.now()
+    polls = [
+        _Poll(feed, PollLog(feed=feed, started_at=now))
+        for feed in claim_feeds(feed_ids, now, enqueued_at or now)
+    ]
+    deferred = _fetch_all(polls, now, gate)
+    if deferred:
+        polls = polls[: -len(deferred)]
+        Feed.objects.filter(pk__in=[poll.feed.pk for poll in deferred]).update(poll_started_at=None)
+    _store_polls(polls, now)
+    outcomes = {poll.feed.pk: poll.outcome() for poll in polls}
+    outcomes |= {poll.feed.pk: PollOutcome(poll.feed.pk, "deferred") for poll in deferred}
+    new_articles = [pk for poll in polls for pk in poll.queued()]
+    if new_articles and on_new_articles is not None:
+        on_new_articles(new_articles)
+    return [outcomes.get(pk) or PollOutcome(pk, "skipped") for pk in feed_ids]
 
-    parsed = parse_feed(result.content, url=result.url, headers=result.headers)
-    log.entries_seen = len(parsed.entries)
-    # Classifying reads and computes; only the inserts and the feed's update take
+
+def _fetch_all(polls: list[_Poll], now: dt.datetime, gate: Gate | None) -> list[_Poll]:
+    """Fetch and parse the batch's feeds one after the other (threads would cost
+    more CPU than they save: a fetch is mostly Python). Once BATCH_FETCH_SECONDS
+    have gone by, no new fetch is started. Returns the polls not started."""
+    started = time.monotonic()
+    for position, poll in enumerate(polls):
+        if time.monotonic() - started > BATCH_FETCH_SECONDS:
+            return polls[position:]
+        _fetch_and_parse(poll, now, gate)
+    return []
+
+
+def _fetch_and_parse(poll: _Poll, now: dt.datetime, gate: Gate | None) -> None:
+    """Fill in ``poll``'s result and parsed feed, or its error; never raises."""
+    feed, log = poll.feed, poll.log
+    started = time.monotonic()
+    with log_context(feed_id=feed.pk):
+        try:
+            poll.full = schedule.needs_full_fetch(
+                feed.last_full_fetch_at, now, always_fetch_full=feed.always_fetch_full
+            )
+            poll.result = result = _fetch(
+                feed.url,
+                gate=gate,
+                max_bytes=settings.TRACKER_MAX_FEED_BYTES,
+                accept=FEED_ACCEPT,
+                etag="" if poll.full else feed.etag,
+                last_modified="" if poll.full else feed.last_modified,
+            )
+            log.status_code = result.status_code
+            log.bytes_received = result.bytes_received
+            log.was_not_modified = result.not_modified
+            if not result.not_modified:
+                poll.parsed = parse_feed(result.content, url=result.url, headers=result.headers)
+                log.entries_seen = len(poll.parsed.entries)
+        except IngestionError as error:
+            poll.error = error
+        except Exception as error:
+            # A bug, not the feed's fault: recorded on the feed like a failure,
+            # which pushes it forward so it cannot hot-loop the workers.
+            logger.exception("feed poll crashed")
+            poll.error = IngestionError(f"internal error: {error!r}")
+        log.duration_ms = int((time.monotonic() - started) * 1000)
+
+
+def _store_polls(polls: list[_Poll], now: dt.datetime) -> None:
+    """Store the batch in one transaction: the new articles, each feed's new state
+    and its poll log. Should that raise (a bug), each feed is stored on its own,
+    so that only the feed that hits it records an internal error."""
+    if not polls:
+        return
+    try:
+        _store_together(polls, now)
+    except Exception:
+        if len(polls) == 1:
+            poll = polls[0]
+            with log_context(feed_id=poll.feed.pk):
+                logger.exception("feed poll crashed")
+            poll.parsed, poll.stored = None, []
+            poll.error = IngestionError("internal error while storing the feed's entries")
+            _store_together(polls, now)
+            return
+        for poll in polls:
+            _store_polls([poll], now)
+        return
+    _trim_logs([poll.feed.pk for poll in polls])
+
+
+def _store_together(polls: list[_Poll], now: dt.datetime) -> None:
+    # Classifying reads and computes; only the inserts and the feeds' updates take
     # the write transaction (on SQLite a lock every worker waits for).
-    batches = prepare_entries(feed, parsed.entries, now)
+    batches = prepare_entries(
+        [(poll.feed, poll.parsed.entries) for poll in polls if poll.parsed and not poll.error], now
+    )
     with transaction.atomic():
-        new_ids, new_count = store_prepared(feed, batches, now)
-        feed.etag = result.etag or ""
-        feed.last_modified = result.last_modified or ""
-        feed.last_full_fetch_at = now if full else feed.last_full_fetch_at
-        if not feed.title and parsed.title:
-            feed.title = parsed.title[:300]
-        if not feed.site_url and parsed.site_url:
-            feed.site_url = parsed.site_url[:2000]
-        _record_success(feed, now, new_entries=new_count, max_age=max_age, parsed=parsed)
-    log.new_articles = new_count
+        stored = store_prepared(batches, now)
+        for poll in polls:
+            poll.stored = [a for a in stored if a.feed_id == poll.feed.pk]
+            if poll.error is not None or poll.result is None:
+                _record_failure(poll.feed, now, poll.log, poll.error or IngestionError("no result"))
+            else:
+                _record_polled(poll, poll.result, now)
+        PollLog.objects.bulk_create([poll.log for poll in polls])
+
+
+def _record_polled(poll: _Poll, result: FetchResult, now: dt.datetime) -> None:
+    feed, parsed = poll.feed, poll.parsed
+    max_age = schedule.parse_cache_control_max_age(result.headers)
+    if parsed is None:
+        _record_success(feed, now, new_entries=0, max_age=max_age, parsed=None)
+        return
+    feed.etag = result.etag or ""
+    feed.last_modified = result.last_modified or ""
+    feed.last_full_fetch_at = now if poll.full else feed.last_full_fetch_at
+    if not feed.title and parsed.title:
+        feed.title = parsed.title[:300]
+    if not feed.site_url and parsed.site_url:
+        feed.site_url = parsed.site_url[:2000]
+    poll.log.new_articles = len(poll.stored)
+    _record_success(feed, now, new_entries=len(poll.stored), max_age=max_age, parsed=parsed)
     logger.info(
         "polled feed",
         extra={
             "feed_id": feed.pk,
             "entries": len(parsed.entries),
-            "new": new_count,
-            "article_ids": new_ids,
+            "new": len(poll.stored),
+            "article_ids": [a.pk for a in poll.stored],
         },
     )
-    return PollOutcome(feed.pk, "ok", new_articles=new_ids, entries_seen=len(parsed.entries))
 
 
 def _record_success(
@@ -337,13 +440,20 @@ def _record_failure(feed: Feed, now: dt.datetime, log: PollLog, error: Ingestion
     )
 
 
-def _save_log(feed: Feed, log: PollLog) -> None:
-    log.save()
+def _trim_logs(feed_ids: list[int]) -> None:
+    """Delete the poll logs beyond the newest TRACKER_POLL_LOG_KEEP of each feed
+    (one grouped count for the batch; a feed over the limit loses its oldest)."""
     keep = settings.TRACKER_POLL_LOG_KEEP
-    stale = PollLog.objects.filter(feed=feed).order_by("-started_at", "-pk")[keep : keep + 50]
-    stale_ids = list(stale.values_list("pk", flat=True))
-    if stale_ids:
-        PollLog.objects.filter(pk__in=stale_ids).delete()
+    over = (
+        PollLog.objects.filter(feed_id__in=feed_ids)
+        .values("feed_id")
+        .annotate(count=Count("pk"))
+        .filter(count__gt=keep)
+        .values_list("feed_id", flat=True)
+    )
+    for feed_id in over:
+        stale = PollLog.objects.filter(feed_id=feed_id).order_by("-started_at", "-pk")[keep:]
+        PollLog.objects.filter(pk__in=list(stale.values_list("pk", flat=True))).delete()
 
 
 # --- Storing entries -----------------------------------------------------------------
@@ -382,48 +492,68 @@ class _StoryIndex:
 
 @dataclass
 class _Batch:
-    """A story's new entries of one poll and the articles made of them, classified."""
+    """A story's new entries of one poll (of one feed or several) and the
+    articles made of them, classified."""
 
     story: Story
-    entries: list[ParsedEntry]
+    entries: list[tuple[Feed, list[ParsedEntry]]]
     articles: list[Article]
 
 
-def prepare_entries(feed: Feed, entries: Iterable[ParsedEntry], now: dt.datetime) -> list[_Batch]:
-    """The entries not seen before, once per story the feed serves, as classified
-    articles not yet saved. Reads only; store_prepared() inserts them."""
-    entries = list(entries)
+def prepare_entries(
+    polled: Iterable[tuple[Feed, Iterable[ParsedEntry]]], now: dt.datetime
+) -> list[_Batch]:
+    """The entries the feeds brought that were not seen before, once per story
+    each feed serves, as classified articles not yet saved. Reads only;
+    store_prepared() inserts them."""
+    by_story: dict[int, tuple[Story, list[tuple[Feed, list[ParsedEntry]]]]] = {}
+    for feed, entries in polled:
+        listed = list(entries)
+        for story in feed.stories.all():
+            by_story.setdefault(story.pk, (story, []))[1].append((feed, listed))
     batches = []
-    for story in feed.stories.all():
-        known = set(
-            Article.objects.filter(
-                story=story, feed=feed, guid__in=[e.guid[:1000] for e in entries]
-            )
-            .order_by()
-            .values_list("guid", flat=True)
-        )
-        fresh = [e for e in entries if e.guid[:1000] not in known]
+    for story, polled_here in by_story.values():
+        known = _known_guids(story, polled_here)
+        fresh = [
+            (feed, [e for e in entries if (feed.pk, e.guid[:1000]) not in known])
+            for feed, entries in polled_here
+        ]
+        fresh = [(feed, entries) for feed, entries in fresh if entries]
         if fresh:
-            batches.append(_classified(story, feed, fresh, now))
+            batches.append(_classified(story, fresh, now))
     return batches
 
 
-def store_prepared(feed: Feed, batches: list[_Batch], now: dt.datetime) -> tuple[list[int], int]:
-    """Insert what prepare_entries made. Returns (ids of articles queued for
-    extraction, count of new rows)."""
-    queued: list[int] = []
-    created = 0
-    for batch in batches:
-        stored = _insert(feed, batch, now)
-        created += len(stored)
-        queued += [a.pk for a in stored if a.extraction_status == ExtractionStatus.PENDING]
-    return queued, created
+def _known_guids(
+    story: Story, polled: list[tuple[Feed, list[ParsedEntry]]]
+) -> set[tuple[int, str]]:
+    """The (feed id, guid) pairs among these entries already stored for ``story``."""
+    guids = list({e.guid[:1000] for _, entries in polled for e in entries})
+    stored = Article.objects.filter(story=story, feed__in=[feed for feed, _ in polled]).order_by()
+    return {
+        pair
+        for chunk in _chunks(guids)
+        for pair in stored.filter(guid__in=chunk).values_list("feed_id", "guid")
+    }
 
 
-def _classified(story: Story, feed: Feed, entries: list[ParsedEntry], now: dt.datetime) -> _Batch:
+def _chunks(values: list[str]) -> Iterator[list[str]]:
+    """``values`` in lists short enough for one IN (...) on any database."""
+    for start in range(0, len(values), IN_LIST_LIMIT):
+        yield values[start : start + IN_LIST_LIMIT]
+
+
+def store_prepared(batches: list[_Batch], now: dt.datetime) -> list[Article]:
+    """Insert what prepare_entries made. Returns the articles stored."""
+    return [article for batch in batches for article in _insert(batch, now)]
+
+
+def _classified(
+    story: Story, entries: list[tuple[Feed, list[ParsedEntry]]], now: dt.datetime
+) -> _Batch:
     """New entries of one story, classified against each other and the stored
     articles."""
-    articles = [_new_article(story, feed, e) for e in entries]
+    articles = [_new_article(story, feed, e) for feed, listed in entries for e in listed]
     index = _StoryIndex.load(story, articles)
     for article in articles:
         _classify(article, story, now, index)
@@ -431,7 +561,7 @@ def _classified(story: Story, feed: Feed, entries: list[ParsedEntry], now: dt.da
     return _Batch(story, entries, articles)
 
 
-def _insert(feed: Feed, batch: _Batch, now: dt.datetime) -> list[Article]:
+def _insert(batch: _Batch, now: dt.datetime) -> list[Article]:
     """A batch inserted in two statements: the first copies, then the later copies
     that point at them. A unique constraint broken by another worker storing the
     same entries meanwhile sends the batch through one by one."""
@@ -446,7 +576,11 @@ def _insert(feed: Feed, batch: _Batch, now: dt.datetime) -> list[Article]:
             if later:
                 Article.objects.bulk_create(later)
     except IntegrityError:
-        return _store_one_by_one(batch.story, feed, batch.entries, now)
+        return [
+            article
+            for feed, entries in batch.entries
+            for article in _store_one_by_one(batch.story, feed, entries, now)
+        ]
     return batch.articles
 
 
@@ -738,7 +872,7 @@ __all__ = [
     "FoundFeed",
     "IngestionError",
     "PollOutcome",
-    "claim_feed",
+    "claim_feeds",
     "enqueue_due_feeds",
     "extract_article",
     "find_feed",
@@ -747,6 +881,7 @@ __all__ = [
     "lease_feeds",
     "lost_extractions",
     "poll_feed",
+    "poll_feeds",
     "prepare_entries",
     "store_prepared",
 ]

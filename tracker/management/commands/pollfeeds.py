@@ -13,6 +13,7 @@ from tracker import services
 from tracker.ingestion import pipeline
 from tracker.ingestion.politeness import LocalHostGate
 from tracker.models import Article, ExtractionStatus, Feed
+from tracker.tasks import POLL_BATCH
 
 
 class Command(BaseCommand):
@@ -26,7 +27,13 @@ class Command(BaseCommand):
         parser.add_argument("--all", action="store_true", help="Every active feed, due or not.")
         parser.add_argument("--sync", action="store_true", help="Run in this process.")
         parser.add_argument(
-            "--threads", type=int, default=8, help="Concurrent polls with --sync (default 8)."
+            "--threads",
+            type=int,
+            default=8,
+            help=(
+                "Concurrent page extractions with --sync (default 8). Feeds are polled in "
+                f"batches of {POLL_BATCH}, as the workers poll them."
+            ),
         )
 
     def handle(self, *args, feed_ids, all, sync, threads, **options) -> None:
@@ -54,17 +61,15 @@ class Command(BaseCommand):
         new_articles: list[int] = []
         progress = Progress(len(feed_ids), "polling", self.stderr)
 
-        def poll(feed_id: int) -> pipeline.PollOutcome:
-            try:
-                now = timezone.now()
-                pipeline.lease_feed(feed_id, now, force=True)
-                return pipeline.poll_feed(feed_id, enqueued_at=now, gate=gate)
-            finally:
-                close_old_connections()
-
-        with ThreadPoolExecutor(threads) as pool:
-            for future in as_completed([pool.submit(poll, f) for f in feed_ids]):
-                outcome = future.result()
+        waiting = list(feed_ids)
+        while waiting:
+            batch, waiting = waiting[:POLL_BATCH], waiting[POLL_BATCH:]
+            now = timezone.now()
+            pipeline.lease_feeds(Feed.objects.filter(pk__in=batch), now)
+            for outcome in pipeline.poll_feeds(batch, enqueued_at=now, gate=gate):
+                if outcome.status == "deferred":
+                    waiting.append(outcome.feed_id)
+                    continue
                 statuses[outcome.status] += 1
                 new_articles += outcome.new_articles
                 progress.step()
