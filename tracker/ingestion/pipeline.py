@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from tracker.bulk import insert_rows
 from tracker.dates import period_end
 from tracker.ingestion import dedupe, relevance, schedule, suggest
 from tracker.ingestion.discover import discover_feeds
@@ -572,9 +573,8 @@ def _insert(batch: _Batch, now: dt.datetime) -> list[Article]:
         (later if copy_of_new else first).append(article)
     try:
         with transaction.atomic():
-            Article.objects.bulk_create(first)
-            if later:
-                Article.objects.bulk_create(later)
+            insert_rows(first)
+            insert_rows(later)
     except IntegrityError:
         return [
             article
