@@ -5,7 +5,7 @@ import datetime as dt
 import functools
 import logging
 
-from celery import shared_task
+from celery import current_app, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
@@ -44,17 +44,28 @@ def host_gate() -> HostGate:
 
 
 def enqueue_extractions(article_ids: list[int]) -> None:
-    for start in range(0, len(article_ids), EXTRACT_BATCH):
-        batch = article_ids[start : start + EXTRACT_BATCH]
-        limit = EXTRACT_TIME_LIMIT * len(batch)
-        extract_articles_task.apply_async((batch,), time_limit=limit, soft_time_limit=limit - 20)
+    # One producer for every message: acquiring one per message costs more than
+    # the message itself.
+    with current_app.producer_or_acquire() as producer:
+        for start in range(0, len(article_ids), EXTRACT_BATCH):
+            batch = article_ids[start : start + EXTRACT_BATCH]
+            limit = EXTRACT_TIME_LIMIT * len(batch)
+            extract_articles_task.apply_async(
+                (batch,), time_limit=limit, soft_time_limit=limit - 20, producer=producer
+            )
 
 
 def enqueue_polls(feed_ids: list[int], now: dt.datetime) -> None:
     """Send the polls, in batches, once the leases that go with them are committed."""
     stamp = now.isoformat()
     batches = [feed_ids[i : i + POLL_BATCH] for i in range(0, len(feed_ids), POLL_BATCH)]
-    transaction.on_commit(lambda: [poll_feeds_task.delay(batch, stamp) for batch in batches])
+
+    def send() -> None:
+        with current_app.producer_or_acquire() as producer:
+            for batch in batches:
+                poll_feeds_task.apply_async((batch, stamp), producer=producer)
+
+    transaction.on_commit(send)
 
 
 def resend_lost_extractions(now: dt.datetime) -> int:
