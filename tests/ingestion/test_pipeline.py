@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from tests.feedserver import FeedServer, Response, conditional
-from tracker.ingestion import pipeline
+from tracker.ingestion import pipeline, schedule
 from tracker.models import Article, ExtractionStatus, Feed, PollLog, ReviewState, Story
 
 pytestmark = pytest.mark.django_db
@@ -346,6 +346,53 @@ def test_a_batch_stores_each_feed_and_a_broken_one_only_fails_itself(feed_server
     assert broken.consecutive_failures == 1 and broken.last_error_kind == "http"
     assert first.consecutive_failures == second.consecutive_failures == 0
     assert PollLog.objects.get(feed=second).new_articles == 3
+
+
+@pytest.mark.parametrize("where", ["_new_article", "_record_success"])
+def test_a_bug_storing_one_feed_of_a_batch_fails_that_feed_alone(
+    feed_server, story, monkeypatch, settings, where
+):
+    first = subscribe(
+        story, feed_server.route("/one.xml", Response(200, rss(items(feed_server, 2))))
+    )
+    buggy = subscribe(
+        story, feed_server.route("/bug.xml", Response(200, rss(items(feed_server, 2, "b"))))
+    )
+    last = subscribe(
+        story, feed_server.route("/last.xml", Response(200, rss(items(feed_server, 2, "c"))))
+    )
+    # While its articles are made (before the write transaction), or while the
+    # feed is updated (inside it, after the first feed's update).
+    real = getattr(pipeline, where)
+
+    def crash_on_one_feed(*args, **kwargs):
+        feed = args[1] if where == "_new_article" else args[0]
+        if feed.pk == buggy.pk:
+            raise RuntimeError("a bug")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, where, crash_on_one_feed)
+    outcomes = poll_batch([first, buggy, last])
+
+    assert [o.status for o in outcomes] == ["ok", "failed", "ok"]
+    assert (
+        Article.objects.filter(feed=first).count() == Article.objects.filter(feed=last).count() == 2
+    )
+    assert not Article.objects.filter(feed=buggy).exists()
+    for feed in (first, buggy, last):
+        feed.refresh_from_db()
+        assert feed.poll_started_at is None
+        assert PollLog.objects.filter(feed=feed).count() == 1
+    # Counted once, not once per attempt at storing the batch.
+    assert (first.consecutive_failures, buggy.consecutive_failures) == (0, 1)
+    assert buggy.last_error_kind == "internal"
+    once = schedule.next_interval(
+        current=Feed().interval_seconds,
+        new_entries=2,
+        minimum=settings.TRACKER_MIN_INTERVAL,
+        maximum=settings.TRACKER_MAX_INTERVAL,
+    )
+    assert first.interval_seconds == last.interval_seconds == once
 
 
 def test_a_batch_out_of_time_hands_back_the_feeds_it_did_not_fetch(feed_server, story, monkeypatch):

@@ -255,7 +255,9 @@ def poll_feeds(
     deferred = _fetch_all(polls, now, gate)
     if deferred:
         polls = polls[: -len(deferred)]
-        Feed.objects.filter(pk__in=[poll.feed.pk for poll in deferred]).update(poll_started_at=None)
+        Feed.objects.filter(pk__in=[poll.feed.pk for poll in deferred], poll_started_at=now).update(
+            poll_started_at=None
+        )
     _store_polls(polls, now)
     outcomes = {poll.feed.pk: poll.outcome() for poll in polls}
     outcomes |= {poll.feed.pk: PollOutcome(poll.feed.pk, "deferred") for poll in deferred}
@@ -319,11 +321,15 @@ def _store_polls(polls: list[_Poll], now: dt.datetime) -> None:
     try:
         _store_together(polls, now)
     except Exception:
+        # Nothing was stored: start again from the rows as they are.
+        for poll in polls:
+            poll.feed.refresh_from_db()
+            poll.log.pk, poll.log._state.adding = None, True
         if len(polls) == 1:
             poll = polls[0]
             with log_context(feed_id=poll.feed.pk):
                 logger.exception("feed poll crashed")
-            poll.parsed, poll.stored = None, []
+            poll.parsed = None
             poll.error = IngestionError("internal error while storing the feed's entries")
             _store_together(polls, now)
             return
@@ -343,9 +349,9 @@ def _store_together(polls: list[_Poll], now: dt.datetime) -> None:
         stored = store_prepared(batches, now)
         for poll in polls:
             poll.stored = [a for a in stored if a.feed_id == poll.feed.pk]
-            if poll.error is not None or poll.result is None:
-                _record_failure(poll.feed, now, poll.log, poll.error or IngestionError("no result"))
-            else:
+            if poll.error is not None:
+                _record_failure(poll.feed, now, poll.log, poll.error)
+            elif poll.result is not None:
                 _record_polled(poll, poll.result, now)
         PollLog.objects.bulk_create([poll.log for poll in polls])
 
