@@ -37,6 +37,13 @@ def _plain_static_files(settings):
 
 
 @pytest.fixture(autouse=True)
+def _quick_password_hashing(settings):
+    """Production hashes a password in about a second, on purpose; a test user
+    needs no such protection, and the suite makes hundreds of them."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _own_cache(settings):
     """A fresh in-memory cache for each test: the shared Redis cache would carry
     versions and pages from one test into the next. (Worker processes started by
