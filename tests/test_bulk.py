@@ -69,3 +69,12 @@ def test_insert_rows_splits_what_one_statement_cannot_hold():
     assert Article.objects.count() == 700
     assert sorted(a.pk for a in many) == sorted(Article.objects.values_list("pk", flat=True))
     assert {Article.objects.get(pk=a.pk).guid for a in many[::50]} == {a.guid for a in many[::50]}
+
+
+def test_insert_rows_refuses_a_row_pointing_at_an_unsaved_one_as_bulk_create_does():
+    story = Story.objects.create(slug="s", title="S")
+    feed = Feed.objects.create(url="https://wire.example/feed.xml")
+    _, copy = articles(story, feed, "unsaved")
+    with pytest.raises(ValueError, match="unsaved related object 'duplicate_of'"):
+        insert_rows([copy])
+    assert not Article.objects.exists()

@@ -33,8 +33,9 @@ _MAX_ROWS = 500
 def insert_rows(objs: Sequence[models.Model], *, using: str = "default") -> None:
     """Insert ``objs``, new instances of one model with an automatic primary
     key, as ``bulk_create(objs)`` would, and set their primary keys. Related
-    objects saved since they were assigned give their keys first. Where the
-    database cannot return the new keys from an INSERT, it is bulk_create."""
+    objects saved since they were assigned give their keys first; an unsaved
+    one raises ValueError, as there. Where the database cannot return the new
+    keys from an INSERT, it is bulk_create."""
     if not objs:
         return
     model = type(objs[0])
@@ -45,15 +46,15 @@ def insert_rows(objs: Sequence[models.Model], *, using: str = "default") -> None
     opts = model._meta
     fields = [f for f in opts.concrete_fields if not f.primary_key]
     converters = [_converter(field, connection) for field in fields]
-    stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", 0)]
-    related = [f for f in fields if isinstance(f, models.ForeignKey)]
+    stamped = [
+        f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
     for obj in objs:
+        # Django's own check, as bulk_create makes it: a related object saved
+        # since it was assigned gives its key; an unsaved one is refused.
+        obj._prepare_related_fields_for_save(operation_name="bulk_create")  # type: ignore[attr-defined]
         for field in stamped:
             field.pre_save(obj, add=True)
-        for field in related:
-            if field.is_cached(obj):
-                target = field.get_cached_value(obj)
-                setattr(obj, field.attname, target.pk if target is not None else None)
     # Names from the model's own metadata, quoted; every value is a parameter.
     quote = connection.ops.quote_name
     columns = ", ".join(quote(_column(f)) for f in fields)

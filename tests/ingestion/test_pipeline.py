@@ -479,35 +479,6 @@ def test_a_failed_extraction_keeps_the_article_reviewable_with_the_reason(feed_s
     assert "Scale AI summary kept." in article.summary
 
 
-def test_a_syndicated_copy_with_another_title_is_caught_by_its_body(feed_server, story):
-    html = {"Content-Type": "text/html"}
-    feed_server.route("/x", Response(200, page("Meta buys into Scale AI", ARTICLE_TEXT), html))
-    feed_server.route("/y", Response(200, page("Scale AI gets Meta money", ARTICLE_TEXT), html))
-    one = {"title": "Meta buys into Scale AI", "link": feed_server.url("/x")}
-    two = {"title": "Scale AI gets Meta money", "link": feed_server.url("/y")}
-    [first] = poll(
-        subscribe(story, feed_server.route("/one.xml", Response(200, rss([one]))))
-    ).new_articles
-    [second] = poll(
-        subscribe(story, feed_server.route("/two.xml", Response(200, rss([two]))))
-    ).new_articles
-    pipeline.extract_article(first)
-    pipeline.extract_article(second)
-    copy = Article.objects.get(pk=second)
-    assert copy.review_state == ReviewState.DUPLICATE and copy.duplicate_of_id == first
-
-
-def stored(story: Story, guid: str, fingerprint: int | None = None, **fields) -> Article:
-    return Article.objects.create(
-        story=story,
-        guid=guid,
-        title=guid,
-        fingerprint=fingerprint,
-        **(pipeline._bands(fingerprint) if fingerprint is not None else {}),
-        **fields,
-    )
-
-
 def two_copies_a_few_hours_apart(feed_server: FeedServer, story: Story) -> tuple[int, int]:
     """Two outlets' pages with the same body, published at 10:00 and 14:00,
     polled and stored; returns the two articles' ids, earlier first."""
@@ -525,6 +496,25 @@ def two_copies_a_few_hours_apart(feed_server: FeedServer, story: Story) -> tuple
         subscribe(story, feed_server.route("/two.xml", Response(200, rss([late]))))
     ).new_articles
     return first, second
+
+
+def test_a_syndicated_copy_with_another_title_is_caught_by_its_body(feed_server, story):
+    first, second = two_copies_a_few_hours_apart(feed_server, story)
+    pipeline.extract_article(first)
+    pipeline.extract_article(second)
+    copy = Article.objects.get(pk=second)
+    assert copy.review_state == ReviewState.DUPLICATE and copy.duplicate_of_id == first
+
+
+def stored(story: Story, guid: str, fingerprint: int | None = None, **fields) -> Article:
+    return Article.objects.create(
+        story=story,
+        guid=guid,
+        title=guid,
+        fingerprint=fingerprint,
+        **(pipeline._bands(fingerprint) if fingerprint is not None else {}),
+        **fields,
+    )
 
 
 def test_the_first_published_copy_stays_the_original_whichever_page_is_fetched_first(

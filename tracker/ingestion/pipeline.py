@@ -181,11 +181,8 @@ def claim_feeds(feed_ids: Iterable[int], now: dt.datetime, enqueued_at: dt.datet
     unpolled = Q(last_polled_at__isnull=True) | Q(last_polled_at__lt=enqueued_at)
     claimable = Feed.objects.filter(free, unpolled, is_active=True)
     with transaction.atomic():
-        claimed = [
-            pk
-            for pk in dict.fromkeys(feed_ids)
-            if claimable.filter(pk=pk).update(poll_started_at=now) == 1
-        ]
+        # A feed named twice is claimed once: its second UPDATE finds it taken.
+        claimed = [pk for pk in feed_ids if claimable.filter(pk=pk).update(poll_started_at=now)]
     feeds = Feed.objects.prefetch_related("stories").in_bulk(claimed)
     return [feeds[pk] for pk in claimed]
 
@@ -325,16 +322,16 @@ def _store_polls(polls: list[_Poll], now: dt.datetime) -> None:
         for poll in polls:
             poll.feed.refresh_from_db()
             poll.log.pk, poll.log._state.adding = None, True
-        if len(polls) == 1:
-            poll = polls[0]
-            with log_context(feed_id=poll.feed.pk):
-                logger.exception("feed poll crashed")
-            poll.parsed = None
-            poll.error = IngestionError("internal error while storing the feed's entries")
-            _store_together(polls, now)
+        if len(polls) > 1:
+            for poll in polls:
+                _store_polls([poll], now)
             return
-        for poll in polls:
-            _store_polls([poll], now)
+        (poll,) = polls
+        with log_context(feed_id=poll.feed.pk):
+            logger.exception("feed poll crashed")
+        poll.parsed = None
+        poll.error = IngestionError("internal error while storing the feed's entries")
+        _store_together(polls, now)
         return
     _trim_logs([poll.feed.pk for poll in polls])
 
@@ -346,9 +343,11 @@ def _store_together(polls: list[_Poll], now: dt.datetime) -> None:
         [(poll.feed, poll.parsed.entries) for poll in polls if poll.parsed and not poll.error], now
     )
     with transaction.atomic():
-        stored = store_prepared(batches, now)
+        stored: dict[int | None, list[Article]] = {}
+        for article in store_prepared(batches, now):
+            stored.setdefault(article.feed_id, []).append(article)
         for poll in polls:
-            poll.stored = [a for a in stored if a.feed_id == poll.feed.pk]
+            poll.stored = stored.get(poll.feed.pk, [])
             if poll.error is not None:
                 _record_failure(poll.feed, now, poll.log, poll.error)
             elif poll.result is not None:
