@@ -167,7 +167,9 @@ def test_workers_reconnect_and_finish_when_redis_restarts_mid_run(
 ):
     settings.TRACKER_HOST_CONCURRENCY = 8
     expected = make_feeds(hostile, story, 60, 2, "redis")
-    env = celery_env(dedicated_redis.url)
+    # A worker kombu ends while it restores its unacknowledged messages leaves
+    # them to the visibility timeout: a short one, so they come back in the test.
+    env = celery_env(dedicated_redis.url, TRACKER_VISIBILITY_TIMEOUT=str(TEST_VISIBILITY_TIMEOUT))
     workers = [processes.worker("redis-a", env), processes.worker("redis-b", env)]
     processes.beat(env, tick_seconds=5)
 
