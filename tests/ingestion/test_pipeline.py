@@ -557,6 +557,17 @@ def test_a_body_three_bits_off_in_three_bands_is_found_and_four_bits_off_is_not(
     assert pipeline._near_duplicate(newcomer, four) is None
 
 
+def test_a_body_is_compared_only_with_other_originals_of_its_story(story):
+    base = 0x0BAD_F00D_1234_5678
+    elsewhere = Story.objects.create(title="Another story", slug="another-story")
+    stored(elsewhere, "the same body in another story", base)
+    newcomer = stored(story, "newcomer", base)
+    assert pipeline._near_duplicate(newcomer, base) is None  # not itself, not elsewhere
+    same_story = stored(story, "the same body here", base ^ 0b101)
+    found = pipeline._near_duplicate(newcomer, base)
+    assert found is not None and found.pk == same_story.pk
+
+
 def test_a_body_is_compared_only_with_the_originals_of_its_week(story):
     base = 0x0FED_CBA9_8765_4321
     old = stored(story, "old", base)

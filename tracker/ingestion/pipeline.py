@@ -14,9 +14,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
@@ -834,23 +835,43 @@ def _bands(fingerprint: int | None) -> dict[str, int | None]:
 
 def _near_duplicate(article: Article, fingerprint: int) -> Article | None:
     around = article.published_at or article.created_at
-    recent = (
-        Article.objects.originals()
-        .filter(story_id=article.story_id, fingerprint__isnull=False)
-        .filter(created_at__gte=around - SIMHASH_WINDOW)
-        .exclude(pk=article.pk)
-        .order_by()
-        .values_list("pk", "fingerprint")
-    )
-    # One look-up per band, each on its own index (an OR of the four would scan).
-    first, *others = [recent.filter(**{name: band}) for name, band in _bands(fingerprint).items()]
-    candidates = first.union(*others)
+    candidates = _sharing_a_band(article, fingerprint, around - SIMHASH_WINDOW)
     matches = [pk for pk, other in candidates if dedupe.is_near_duplicate(other, fingerprint)]
     if not matches:
         return None
     return Article.objects.only(
         "pk", "review_state", "duplicate_of", "published_at", "created_at"
     ).get(pk=min(matches))
+
+
+def _sharing_a_band(
+    article: Article, fingerprint: int, since: dt.datetime
+) -> list[tuple[int, int]]:
+    """(pk, fingerprint) of the story's other originals created since ``since``
+    whose fingerprint shares a band with ``fingerprint``: one look-up per band,
+    each on its partial index (an OR of the four would scan). Written as SQL:
+    the ORM took 2 ms a page to compile this union, a fifth of an extraction."""
+    connection = connections[Article.objects.db]
+    since_value = connection.ops.adapt_datetimefield_value(since)
+    params: list[Any] = []
+    for band in dedupe.fingerprint_bands(fingerprint):
+        params += [article.story_id, since_value, article.pk, band]
+    with connection.cursor() as cursor:
+        cursor.execute(_band_union_sql(connection.ops.quote_name), params)
+        return [(pk, other) for pk, other in cursor.fetchall()]
+
+
+def _band_union_sql(quote: Callable[[str], str]) -> str:
+    """The band look-up's SQL, names from the model's metadata, values as parameters."""
+    column = {f.name: quote(f.column or f.attname) for f in Article._meta.concrete_fields}
+    parts = [
+        f"SELECT {column['id']}, {column['fingerprint']} FROM {quote(Article._meta.db_table)}"  # noqa: S608
+        f" WHERE {column['story']} = %s AND {column['duplicate_of']} IS NULL"
+        f" AND {column['fingerprint']} IS NOT NULL AND {column['created_at']} >= %s"
+        f" AND {column['id']} <> %s AND {column[f'fingerprint_band{band}']} = %s"
+        for band in range(dedupe.BANDS)
+    ]
+    return " UNION ".join(parts)
 
 
 def _extraction_failed(article: Article, reason: str) -> str:
