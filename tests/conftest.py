@@ -250,11 +250,16 @@ def celery_workers(transactional_db, redis_server, settings):
     client.close()
 
 
+def queued_batches(redis_client, queue: str, task: str) -> list[list[int]]:
+    """The ids (first argument) of each ``task`` waiting in the broker's ``queue``."""
+    messages = [json.loads(raw) for raw in redis_client.lrange(queue, 0, -1)]
+    assert {m["headers"]["task"] for m in messages} <= {task}
+    return [json.loads(base64.b64decode(m["body"]))[0][0] for m in messages]
+
+
 def queued_poll_batches(redis_client) -> list[list[int]]:
     """The feed ids of each poll task waiting in the broker's poll queue."""
-    messages = [json.loads(raw) for raw in redis_client.lrange("poll", 0, -1)]
-    assert {m["headers"]["task"] for m in messages} <= {"tracker.tasks.poll_feeds_task"}
-    return [json.loads(base64.b64decode(m["body"]))[0][0] for m in messages]
+    return queued_batches(redis_client, "poll", "tracker.tasks.poll_feeds_task")
 
 
 def wait_for(condition, timeout: float = 60.0, interval: float = 0.2, message: str = ""):

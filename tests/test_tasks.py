@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from tests.conftest import wait_for
+from tests.conftest import queued_batches, wait_for
 from tests.feedserver import FeedServer, Response
 from tests.ingestion.test_pipeline import page, rss
 from tracker import services, tasks
@@ -158,3 +158,22 @@ def test_a_crash_on_one_article_of_a_batch_does_not_stop_the_others(
         ExtractionStatus.PENDING,
         ExtractionStatus.FULL,
     ]
+
+
+def test_an_extraction_batch_out_of_time_sends_the_articles_it_did_not_start_on(
+    feed_server, story, monkeypatch, redis_client
+):
+    feed = feed_with_articles(feed_server, story, "/feed.xml", 3, "d")
+    new: list[int] = []
+    pipeline.poll_feed(feed.pk, on_new_articles=new.extend)
+    first, *rest = sorted(new)
+    monkeypatch.setattr(tasks, "EXTRACT_BATCH_SECONDS", 0)
+
+    assert tasks.extract_articles_task.run([first, *rest]) == 1
+    states = dict(Article.objects.values_list("pk", "extraction_status"))
+    assert [states[pk] for pk in (first, *rest)] == [
+        ExtractionStatus.FULL,
+        ExtractionStatus.PENDING,
+        ExtractionStatus.PENDING,
+    ]
+    assert queued_batches(redis_client, "extract", "tracker.tasks.extract_articles_task") == [rest]

@@ -4,6 +4,7 @@ decides retry or not; running one twice is harmless (see the pipeline's claims).
 import datetime as dt
 import functools
 import logging
+import time
 
 from celery import current_app, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -24,11 +25,15 @@ logger = logging.getLogger(__name__)
 POLL_TIME_LIMIT = 180
 EXTRACT_TIME_LIMIT = 120
 EXTRACT_RETRIES = 4
-# The new articles of one poll go to the extract queue as one message of at most
-# this many: sending a Celery message costs about a millisecond of CPU, more
-# than storing the article, and a poll brings 20 at once. Each article still has
+# New articles go to the extract queue in messages of at most this many: sending
+# a Celery message costs about a millisecond of CPU, more than storing an
+# article, and a batch of polls brings hundreds at once. Each article still has
 # its own retries: one that fails for a transient reason is sent again alone.
-EXTRACT_BATCH = 20
+EXTRACT_BATCH = 50
+# A batch of extractions starts no new page after this long (pages wait for
+# their host's turn) and sends the rest on as a new batch, so that its time
+# limit, and the broker's visibility timeout above it, stay short.
+EXTRACT_BATCH_SECONDS = 600
 # Feeds are polled in batches of at most this many per task: a batch is claimed
 # in one transaction and stored in one write transaction, so the per-task and
 # per-transaction costs are paid once for ten feeds; and small enough that a
@@ -49,10 +54,7 @@ def enqueue_extractions(article_ids: list[int]) -> None:
     with current_app.producer_or_acquire() as producer:
         for start in range(0, len(article_ids), EXTRACT_BATCH):
             batch = article_ids[start : start + EXTRACT_BATCH]
-            limit = EXTRACT_TIME_LIMIT * len(batch)
-            extract_articles_task.apply_async(
-                (batch,), time_limit=limit, soft_time_limit=limit - 20, producer=producer
-            )
+            extract_articles_task.apply_async((batch,), producer=producer)
 
 
 def enqueue_polls(feed_ids: list[int], now: dt.datetime) -> None:
@@ -121,17 +123,23 @@ def poll_feeds_task(feed_ids: list[int], enqueued_at: str | None = None) -> list
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
-    soft_time_limit=EXTRACT_TIME_LIMIT * EXTRACT_BATCH - 20,
-    time_limit=EXTRACT_TIME_LIMIT * EXTRACT_BATCH,
+    soft_time_limit=EXTRACT_BATCH_SECONDS + EXTRACT_TIME_LIMIT - 20,
+    time_limit=EXTRACT_BATCH_SECONDS + EXTRACT_TIME_LIMIT,
 )
 def extract_articles_task(article_ids: list[int]) -> int:
-    """Extract a poll's new articles one after the other. An article whose page
-    fails for a transient reason goes on with extract_article_task's retries; if
-    the batch runs out of time, what is left is sent on as single tasks. A bug
-    hit by one article is logged and the others are still extracted (that one
-    stays pending, and beat's tick sends it again later). Running it twice is
-    harmless: an article extracted already is skipped."""
+    """Extract new articles one after the other. An article whose page fails for
+    a transient reason goes on with extract_article_task's retries. After
+    EXTRACT_BATCH_SECONDS the articles not started are sent on as a new batch;
+    should the time limit come first, what is left is sent on as single tasks.
+    A bug hit by one article is logged and the others are still extracted (that
+    one stays pending, and beat's tick sends it again later). Running it twice
+    is harmless: an article extracted already is skipped. Returns how many
+    articles it went through."""
+    started = time.monotonic()
     for position, article_id in enumerate(article_ids):
+        if position and time.monotonic() - started > EXTRACT_BATCH_SECONDS:
+            enqueue_extractions(article_ids[position:])
+            return position
         try:
             pipeline.extract_article(article_id, gate=host_gate())
         except IngestionError:
