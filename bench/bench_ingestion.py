@@ -523,6 +523,10 @@ def main() -> None:
             nice=args.extract_nice,
         )
         wait_for_workers(["poll", "extract"])
+        # What sends the polls is imported before the clock starts, as in a running
+        # admin or beat process: its first import (trafilatura and all) takes 0.4 s.
+        import tracker.tasks  # noqa: F401
+
         cpu_of = {"poll worker": poll.pid, "extract worker": extract.pid, "farm": farm_pid}
         if redis_pid:
             cpu_of["redis"] = redis_pid

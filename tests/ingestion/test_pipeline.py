@@ -441,6 +441,32 @@ def test_a_feed_claimed_by_a_live_worker_is_not_polled_twice(feed_server, story)
     assert pipeline.poll_feed(feed.pk).status == "ok"
 
 
+@pytest.mark.parametrize("returning", [True, False], ids=["one UPDATE", "one UPDATE a feed"])
+def test_a_batch_claims_only_the_feeds_free_to_poll(story, monkeypatch, returning):
+    if not returning:
+        monkeypatch.setattr(pipeline, "_updates_return_rows", lambda connection: False)
+    free, taken, stale, polled_since, inactive = (
+        subscribe(story, f"https://wire{i}.example/feed.xml") for i in range(5)
+    )
+    now = timezone.now()
+    Feed.objects.filter(pk=taken.pk).update(poll_started_at=now - dt.timedelta(seconds=5))
+    Feed.objects.filter(pk=stale.pk).update(
+        poll_started_at=now - pipeline.RUN_LEASE - dt.timedelta(seconds=1)
+    )
+    Feed.objects.filter(pk=polled_since.pk).update(last_polled_at=now)
+    Feed.objects.filter(pk=inactive.pk).update(is_active=False)
+
+    asked = [inactive, polled_since, stale, taken, free, free]
+    claimed = pipeline.claim_feeds([f.pk for f in asked], now, now - dt.timedelta(seconds=1))
+
+    assert [f.pk for f in claimed] == [stale.pk, free.pk]
+    assert [list(f.stories.all()) for f in claimed] == [[story], [story]]
+    started = dict(Feed.objects.values_list("pk", "poll_started_at"))
+    assert started[free.pk] == started[stale.pk] == now
+    assert started[taken.pk] == now - dt.timedelta(seconds=5)
+    assert started[polled_since.pk] is None and started[inactive.pk] is None
+
+
 def test_due_feeds_are_leased_once_until_the_lease_runs_out(story):
     feed = subscribe(story, "https://wire.example/feed.xml")
     now = timezone.now()
