@@ -467,6 +467,24 @@ def test_a_batch_claims_only_the_feeds_free_to_poll(story, monkeypatch, returnin
     assert started[polled_since.pk] is None and started[inactive.pk] is None
 
 
+def test_what_an_operator_changes_during_a_poll_is_kept(feed_server, story, monkeypatch):
+    feed = subscribe(
+        story, feed_server.route("/feed.xml", Response(200, rss(items(feed_server, 2))))
+    )
+    parse = pipeline.parse_feed
+
+    def operator_acts_meanwhile(*args, **kwargs):
+        Feed.objects.filter(pk=feed.pk).update(is_active=False, always_fetch_full=True)
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "parse_feed", operator_acts_meanwhile)
+    assert pipeline.poll_feed(feed.pk).status == "ok"
+    feed.refresh_from_db()
+    assert not feed.is_active and feed.always_fetch_full
+    assert feed.last_success_at is not None and feed.poll_started_at is None
+    assert feed.title == "Tech Wire"
+
+
 def test_due_feeds_are_leased_once_until_the_lease_runs_out(story):
     feed = subscribe(story, "https://wire.example/feed.xml")
     now = timezone.now()

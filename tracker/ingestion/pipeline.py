@@ -405,12 +405,17 @@ def _record_polled(poll: _Poll, result: FetchResult, now: dt.datetime) -> None:
     feed.etag = result.etag or ""
     feed.last_modified = result.last_modified or ""
     feed.last_full_fetch_at = now if poll.full else feed.last_full_fetch_at
+    changed = ["etag", "last_modified", "last_full_fetch_at"]
     if not feed.title and parsed.title:
         feed.title = parsed.title[:300]
+        changed.append("title")
     if not feed.site_url and parsed.site_url:
         feed.site_url = parsed.site_url[:2000]
+        changed.append("site_url")
     poll.log.new_articles = len(poll.stored)
-    _record_success(feed, now, new_entries=len(poll.stored), max_age=max_age, parsed=parsed)
+    _record_success(
+        feed, now, new_entries=len(poll.stored), max_age=max_age, parsed=parsed, also=changed
+    )
     logger.info(
         "polled feed",
         extra={
@@ -429,7 +434,11 @@ def _record_success(
     new_entries: int,
     max_age: int | None,
     parsed: ParsedFeed | None,
+    also: Iterable[str] = (),
 ) -> None:
+    """The feed's state after a poll that worked: its schedule, a clean record.
+    Only the fields a poll owns are written (and ``also``, set by the caller), so
+    what an operator changed meanwhile (active, always fetch in full) stays."""
     if parsed is not None:
         feed.server_min_interval_seconds = schedule.server_floor(
             ttl_seconds=parsed.ttl_seconds,
@@ -453,7 +462,20 @@ def _record_success(
     feed.poll_started_at = None
     if new_entries:
         feed.last_new_entry_at = now
-    feed.save()
+    feed.save(update_fields=[*_SUCCESS_FIELDS, *also])
+
+
+_SUCCESS_FIELDS = (
+    "server_min_interval_seconds",
+    "interval_seconds",
+    "next_poll_at",
+    "consecutive_failures",
+    "flagged_at",
+    "last_success_at",
+    "last_polled_at",
+    "poll_started_at",
+    "last_new_entry_at",
+)
 
 
 def _record_failure(feed: Feed, now: dt.datetime, log: PollLog, error: IngestionError) -> None:
