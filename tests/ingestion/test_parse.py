@@ -5,11 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import random
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 
 from tracker.ingestion.errors import ParseError
-from tracker.ingestion.parse import ParsedFeed, parse_feed, plain_text, sanitize_html
+from tracker.ingestion.parse import (
+    ParsedFeed,
+    _http_url,
+    parse_feed,
+    plain_text,
+    sanitize_html,
+)
 
 FEEDS = Path(__file__).resolve().parents[2] / "fixtures" / "feeds"
 NOW = dt.datetime(2025, 7, 20, 12, 0, tzinfo=dt.UTC)
@@ -110,6 +117,37 @@ def test_relative_links_are_resolved_against_the_feed_url() -> None:
     assert first.url == "https://bbj.example/news/2025/06/20/scale-contractors"
     assert second.url == "https://bbj.example/feeds/analysis/meta-scale-value"
     assert 'href="https://bbj.example/news/2025/06/13/meta-scale"' in first.summary_html
+
+
+LINKS = [
+    "https://wire.example/a?b=1#c",
+    "http://wire.example/a",  # another scheme than the feed's
+    "HTTPS://Wire.Example/a",
+    "https://wire.example/a?",
+    "https://wire.example/a#",
+    "https://wire.example/a;p?q",
+    "https://wire.example/a;",
+    "https://wire.example:8443/a b",
+    "//cdn.example/a",
+    "/a/b",
+    "a/../b",
+    "?page=2",
+    "#top",
+    "javascript:alert(1)",
+    "mailto:desk@wire.example",
+    "https:relative",
+    "https://",
+    "  https://wire.example/spaced  ",
+]
+
+
+@pytest.mark.parametrize("base", ["https://wire.example/feeds/rss.xml", ""])
+@pytest.mark.parametrize("link", LINKS)
+def test_links_are_made_absolute_as_urljoin_does_and_kept_only_if_http(base, link) -> None:
+    absolute = urljoin(base, link.strip())
+    parts = urlsplit(absolute)
+    expected = absolute if parts.scheme in ("http", "https") and parts.netloc else ""
+    assert _http_url(link, base) == expected
 
 
 def test_dates_are_utc_and_absurd_ones_are_dropped() -> None:

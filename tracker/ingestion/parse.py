@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlparse, urlsplit, urlunparse
 
 import feedparser  # type: ignore[import-untyped]
 import nh3
@@ -178,9 +178,15 @@ def _collapse_spaces(text: str) -> str:
 
 
 def _http_url(value: object, base: str) -> str:
+    """``value`` made absolute against ``base`` as urljoin does, if http(s)."""
     if not isinstance(value, str) or not value.strip():
         return ""
-    absolute = urljoin(base, value.strip())
+    value = value.strip()
+    given = urlparse(value)
+    if given.scheme in ("http", "https") and given.netloc:
+        # Already absolute (most links): urljoin's answer without its two parses.
+        return urlunparse(given) if base and urlsplit(base).scheme == given.scheme else value
+    absolute = urljoin(base, value)
     parts = urlsplit(absolute)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return ""

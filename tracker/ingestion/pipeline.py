@@ -536,6 +536,8 @@ class _StoryIndex:
     by_url: dict[str, Article]
     by_title: dict[str, list[Article]]
     events: list[suggest.EventFeatures]
+    include_terms: list[str]
+    exclude_terms: list[str]
 
     @classmethod
     def load(cls, story: Story, articles: list[Article]) -> _StoryIndex:
@@ -548,7 +550,7 @@ class _StoryIndex:
         # story's index in pk order instead of looking the keys up.
         for a in sorted(originals.filter(title_key__in=keys), key=lambda a: a.pk):
             by_title.setdefault(a.title_key, []).append(a)
-        return cls(by_url, by_title, _event_features(story))
+        return cls(by_url, by_title, _event_features(story), story.include_list, story.exclude_list)
 
     def add(self, article: Article) -> None:
         if article.review_state == ReviewState.DUPLICATE:
@@ -735,12 +737,12 @@ def _classify(article: Article, story: Story, now: dt.datetime, index: _StoryInd
     result = relevance.score(
         title=article.title,
         body=_plain(article.summary),
-        include_terms=story.include_list,
-        exclude_terms=story.exclude_list,
+        include_terms=index.include_terms,
+        exclude_terms=index.exclude_terms,
     )
     article.relevance_score = result.score
     article.matched_terms = result.matched
-    if not relevance.passes(result, story.relevance_threshold, bool(story.include_list)):
+    if not relevance.passes(result, story.relevance_threshold, bool(index.include_terms)):
         article.review_state = ReviewState.FILTERED
         article.extraction_status = ExtractionStatus.SKIPPED
         return
