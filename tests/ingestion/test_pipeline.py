@@ -485,6 +485,36 @@ def test_what_an_operator_changes_during_a_poll_is_kept(feed_server, story, monk
     assert feed.title == "Tech Wire"
 
 
+@pytest.mark.parametrize("status", [301, 308])
+def test_a_feed_that_moved_for_good_is_polled_at_its_new_url(feed_server, story, status):
+    new_url = feed_server.route("/new.xml", Response(200, rss(items(feed_server, 1))))
+    feed = subscribe(
+        story, feed_server.route("/old.xml", Response(status, b"", {"Location": "/new.xml"}))
+    )
+    assert poll(feed).status == "ok"
+    feed.refresh_from_db()
+    assert feed.url == new_url
+    assert Article.objects.filter(feed=feed).count() == 1
+
+
+def test_a_feed_redirected_for_now_keeps_its_url(feed_server, story):
+    feed_server.route("/new.xml", Response(200, rss(items(feed_server, 1))))
+    old_url = feed_server.route("/old.xml", Response(302, b"", {"Location": "/new.xml"}))
+    feed = subscribe(story, old_url)
+    assert poll(feed).status == "ok"
+    feed.refresh_from_db()
+    assert feed.url == old_url
+
+
+def test_a_feed_that_moved_onto_another_feeds_url_keeps_its_own(feed_server, story):
+    new_url = feed_server.route("/new.xml", Response(200, rss(items(feed_server, 1))))
+    old_url = feed_server.route("/old.xml", Response(301, b"", {"Location": "/new.xml"}))
+    moved, already_there = subscribe(story, old_url), subscribe(story, new_url)
+    assert poll(moved).status == "ok"
+    moved.refresh_from_db()
+    assert (moved.url, already_there.url) == (old_url, new_url)
+
+
 def test_due_feeds_are_leased_once_until_the_lease_runs_out(story):
     feed = subscribe(story, "https://wire.example/feed.xml")
     now = timezone.now()
@@ -548,6 +578,33 @@ def test_a_syndicated_copy_with_another_title_is_caught_by_its_body(feed_server,
     pipeline.extract_article(second)
     copy = Article.objects.get(pk=second)
     assert copy.review_state == ReviewState.DUPLICATE and copy.duplicate_of_id == first
+
+
+@pytest.mark.parametrize("searching_first", ["earlier copy", "later copy"])
+def test_two_copies_extracted_at_the_same_moment_end_as_original_and_copy(
+    feed_server, story, monkeypatch, searching_first
+):
+    first, second = two_copies_a_few_hours_apart(feed_server, story)
+    one, other = (first, second) if searching_first == "earlier copy" else (second, first)
+    search = pipeline._near_duplicate
+    interleaved: list[int] = []
+
+    def the_other_finishes_meanwhile(article, fingerprint):
+        found = search(article, fingerprint)
+        if not interleaved:
+            # A second process extracts the other copy between this one's search
+            # and its write: neither has seen the other's fingerprint.
+            interleaved.append(other)
+            pipeline.extract_article(other)
+        return found
+
+    monkeypatch.setattr(pipeline, "_near_duplicate", the_other_finishes_meanwhile)
+    pipeline.extract_article(one)
+
+    original, copy = Article.objects.get(pk=first), Article.objects.get(pk=second)
+    assert interleaved == [other]
+    assert original.duplicate_of_id is None and original.review_state == ReviewState.PENDING
+    assert copy.duplicate_of_id == first and copy.review_state == ReviewState.DUPLICATE
 
 
 def stored(story: Story, guid: str, fingerprint: int | None = None, **fields) -> Article:

@@ -399,13 +399,14 @@ def _store_together(polls: list[_Poll], now: dt.datetime) -> None:
 def _record_polled(poll: _Poll, result: FetchResult, now: dt.datetime) -> None:
     feed, parsed = poll.feed, poll.parsed
     max_age = schedule.parse_cache_control_max_age(result.headers)
+    changed = _follow_permanent_redirect(feed, result)
     if parsed is None:
-        _record_success(feed, now, new_entries=0, max_age=max_age, parsed=None)
+        _record_success(feed, now, new_entries=0, max_age=max_age, parsed=None, also=changed)
         return
     feed.etag = result.etag or ""
     feed.last_modified = result.last_modified or ""
     feed.last_full_fetch_at = now if poll.full else feed.last_full_fetch_at
-    changed = ["etag", "last_modified", "last_full_fetch_at"]
+    changed += ["etag", "last_modified", "last_full_fetch_at"]
     if not feed.title and parsed.title:
         feed.title = parsed.title[:300]
         changed.append("title")
@@ -425,6 +426,24 @@ def _record_polled(poll: _Poll, result: FetchResult, now: dt.datetime) -> None:
             "article_ids": [a.pk for a in poll.stored],
         },
     )
+
+
+def _follow_permanent_redirect(feed: Feed, result: FetchResult) -> list[str]:
+    """A feed that moved for good (every hop a 301 or 308) is polled at its new
+    URL from now on, unless another feed is already there. Returns the fields
+    changed."""
+    moved = result.permanent_url[:2000]
+    if not moved or moved == feed.url:
+        return []
+    if Feed.objects.filter(url=moved).exclude(pk=feed.pk).exists():
+        logger.warning(
+            "feed moved to the URL of another feed; left where it was",
+            extra={"feed_id": feed.pk, "moved_to": moved},
+        )
+        return []
+    logger.info("feed moved permanently", extra={"feed_id": feed.pk, "from": feed.url, "to": moved})
+    feed.url = moved
+    return ["url"]
 
 
 def _record_success(
@@ -854,14 +873,33 @@ def _extract_pending(article: Article, gate: Gate | None) -> str:
         else:
             updates["duplicate_of"] = original.duplicate_of or original
             updates["review_state"] = ReviewState.DUPLICATE
-    Article.objects.filter(pk=article.pk, extraction_status=ExtractionStatus.PENDING).update(
-        **updates
-    )
+    stored = Article.objects.filter(
+        pk=article.pk, extraction_status=ExtractionStatus.PENDING
+    ).update(**updates)
+    if stored and original is None and fingerprint is not None:
+        _settle_a_race(article, fingerprint)
     logger.info(
         "extracted article",
         extra={"status": extracted.status, "duplicate_of": getattr(original, "pk", None)},
     )
     return extracted.status
+
+
+def _settle_a_race(article: Article, fingerprint: int) -> None:
+    """Two copies extracted at the same moment both look for the other before
+    either fingerprint is stored, and both would stay originals. Looking again
+    once ours is stored, the second of the two at least sees the first: the
+    earlier publication stays the original and the other becomes its copy (or,
+    the other being rejected, ours is marked as previously rejected)."""
+    other = _near_duplicate(article, fingerprint)
+    if other is None:
+        return
+    if other.review_state == ReviewState.REJECTED:
+        Article.objects.filter(pk=article.pk, previously_rejected__isnull=True).update(
+            previously_rejected=other
+        )
+    elif not _takes_over(article, other):
+        _takes_over(other, article)
 
 
 def _first_key(article: Article) -> tuple[dt.datetime, int]:
