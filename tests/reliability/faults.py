@@ -256,7 +256,7 @@ CATALOGUE: list[Fault] = [
         "redirect-chain",
         "308 then 301 then 301 to the feed",
         "",
-        "followed (3 hops, each one checked); entries stored",
+        "followed (3 hops, each one checked); entries stored; the feed's URL is the last hop's",
         _redirect_chain,
         new=2,
     ),
