@@ -69,7 +69,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--feeds", type=int, default=500)
     parser.add_argument("--items", type=int, default=20)
     parser.add_argument("--poll-pool", default="prefork", choices=["threads", "prefork", "solo"])
-    parser.add_argument("--poll-concurrency", type=int, default=4)
+    parser.add_argument("--poll-concurrency", type=int, default=6)
     parser.add_argument("--extract-pool", default="prefork", choices=["threads", "prefork", "solo"])
     parser.add_argument("--extract-concurrency", type=int, default=2)
     parser.add_argument(
