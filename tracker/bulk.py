@@ -6,6 +6,7 @@ INSERT itself. ``insert_rows`` writes the same rows with the same values and
 sets the same primary keys, preparing only the values whose field needs it
 (dates for the database, JSON) and passing the plain ones (text, numbers,
 foreign keys) as they are. No signals are sent, as with bulk_create.
+``quoted_columns`` gives the names such SQL written by hand needs.
 """
 
 from __future__ import annotations
@@ -56,11 +57,11 @@ def insert_rows(objs: Sequence[models.Model], *, using: str = "default") -> None
         for field in stamped:
             field.pre_save(obj, add=True)
     # Names from the model's own metadata, quoted; every value is a parameter.
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(_column(f)) for f in fields)
+    column = quoted_columns(model, connection)
+    columns = ", ".join(column[f.name] for f in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    head = f"INSERT INTO {quote(opts.db_table)} ({columns}) VALUES "  # noqa: S608
-    tail = f" RETURNING {quote(_column(opts.pk))}"
+    head = f"INSERT INTO {connection.ops.quote_name(opts.db_table)} ({columns}) VALUES "  # noqa: S608
+    tail = f" RETURNING {column[opts.pk.name]}"
     per_statement = min(_MAX_ROWS, (connection.features.max_query_params or 10**9) // len(fields))
     values_of = operator.attrgetter(*(f.attname for f in fields))
     prepared = [(i, convert) for i, convert in enumerate(converters) if convert is not None]
@@ -80,8 +81,11 @@ def insert_rows(objs: Sequence[models.Model], *, using: str = "default") -> None
                 obj._state.db = using
 
 
-def _column(field: models.Field) -> str:
-    return field.column or field.attname  # a concrete field always has a column
+def quoted_columns(model: type[models.Model], connection: BaseDatabaseWrapper) -> dict[str, str]:
+    """Each concrete field's column, by field name, quoted for SQL written by hand."""
+    quote = connection.ops.quote_name
+    # A concrete field always has a column; ``or`` is for the type checker.
+    return {f.name: quote(f.column or f.attname) for f in model._meta.concrete_fields}
 
 
 def _converter(field: models.Field, connection: BaseDatabaseWrapper) -> Callable[[Any], Any] | None:

@@ -6,7 +6,7 @@ import functools
 import logging
 import time
 
-from celery import current_app, shared_task
+from celery import Task, current_app, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
@@ -49,25 +49,21 @@ def host_gate() -> HostGate:
 
 
 def enqueue_extractions(article_ids: list[int]) -> None:
-    # One producer for every message: acquiring one per message costs more than
-    # the message itself.
-    with current_app.producer_or_acquire() as producer:
-        for start in range(0, len(article_ids), EXTRACT_BATCH):
-            batch = article_ids[start : start + EXTRACT_BATCH]
-            extract_articles_task.apply_async((batch,), producer=producer)
+    _send_in_batches(extract_articles_task, article_ids, EXTRACT_BATCH)
 
 
 def enqueue_polls(feed_ids: list[int], now: dt.datetime) -> None:
     """Send the polls, in batches, once the leases that go with them are committed."""
-    stamp = now.isoformat()
-    batches = [feed_ids[i : i + POLL_BATCH] for i in range(0, len(feed_ids), POLL_BATCH)]
+    ids, stamp = list(feed_ids), now.isoformat()
+    transaction.on_commit(lambda: _send_in_batches(poll_feeds_task, ids, POLL_BATCH, stamp))
 
-    def send() -> None:
-        with current_app.producer_or_acquire() as producer:
-            for batch in batches:
-                poll_feeds_task.apply_async((batch, stamp), producer=producer)
 
-    transaction.on_commit(send)
+def _send_in_batches(task: Task, ids: list[int], size: int, *args: object) -> None:
+    """``task`` once for every ``size`` of ``ids`` (followed by ``args``), all
+    through one producer: acquiring one per message costs more than the message."""
+    with current_app.producer_or_acquire() as producer:
+        for start in range(0, len(ids), size):
+            task.apply_async((ids[start : start + size], *args), producer=producer)
 
 
 def resend_lost_extractions(now: dt.datetime) -> int:

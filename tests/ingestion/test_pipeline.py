@@ -506,6 +506,15 @@ def test_a_feed_redirected_for_now_keeps_its_url(feed_server, story):
     assert feed.url == old_url
 
 
+def test_a_feed_that_moved_to_a_url_too_long_to_store_keeps_its_own(feed_server, story):
+    long_path = "/new/" + "x" * 2100 + ".xml"
+    feed_server.route(long_path, Response(200, rss(items(feed_server, 1))))
+    old_url = feed_server.route("/old.xml", Response(301, b"", {"Location": long_path}))
+    feed = subscribe(story, old_url)
+    assert poll(feed).status == "ok"
+    assert feed.url == old_url
+
+
 def test_a_feed_that_moved_onto_another_feeds_url_keeps_its_own(feed_server, story):
     new_url = feed_server.route("/new.xml", Response(200, rss(items(feed_server, 1))))
     old_url = feed_server.route("/old.xml", Response(301, b"", {"Location": "/new.xml"}))

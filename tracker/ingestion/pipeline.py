@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -20,10 +19,11 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Count, Model, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
-from tracker.bulk import insert_rows
+from tracker.bulk import insert_rows, quoted_columns
 from tracker.dates import period_end
 from tracker.ingestion import dedupe, relevance, schedule, suggest
 from tracker.ingestion.discover import discover_feeds
@@ -189,43 +189,34 @@ def claim_feeds(feed_ids: Iterable[int], now: dt.datetime, enqueued_at: dt.datet
 
 def _claim(ids: list[int], now: dt.datetime, enqueued_at: dt.datetime) -> list[int]:
     """Set ``poll_started_at`` on those of ``ids`` free to poll; their ids."""
-    connection = connections[Feed.objects.db]
     if not ids:
         return []
+    free = Q(poll_started_at__isnull=True) | Q(poll_started_at__lt=now - RUN_LEASE)
+    unpolled = Q(last_polled_at__isnull=True) | Q(last_polled_at__lt=enqueued_at)
+    claimable = free & unpolled & Q(is_active=True)
+    connection = connections[Feed.objects.db]
     if not _updates_return_rows(connection):
-        free = Q(poll_started_at__isnull=True) | Q(poll_started_at__lt=now - RUN_LEASE)
-        unpolled = Q(last_polled_at__isnull=True) | Q(last_polled_at__lt=enqueued_at)
-        claimable = Feed.objects.filter(free, unpolled, is_active=True)
-        return [pk for pk in ids if claimable.filter(pk=pk).update(poll_started_at=now)]
-    quote, adapt = connection.ops.quote_name, connection.ops.adapt_datetimefield_value
-    column = _quoted_columns(Feed, quote)
-    started, polled = column["poll_started_at"], column["last_polled_at"]
-    sql = (
-        f"UPDATE {quote(Feed._meta.db_table)} SET {started} = %s"  # noqa: S608
-        f" WHERE {column['id']} IN ({', '.join(['%s'] * len(ids))})"
-        f" AND {column['is_active']} = %s"
-        f" AND ({started} IS NULL OR {started} < %s)"
-        f" AND ({polled} IS NULL OR {polled} < %s)"
-        f" RETURNING {column['id']}"
-    )
-    params = [adapt(now), *ids, True, adapt(now - RUN_LEASE), adapt(enqueued_at)]
+        one = Feed.objects.filter(claimable)
+        return [pk for pk in ids if one.filter(pk=pk).update(poll_started_at=now)]
+    # The UPDATE that QuerySet.update() would run, told to say which rows it changed.
+    query = UpdateQuery(Feed)
+    query.add_update_values({"poll_started_at": now})
+    query.add_q(claimable & Q(pk__in=ids))
+    update, params = query.get_compiler(connection=connection).as_sql()
+    pk = quoted_columns(Feed, connection)[Feed._meta.pk.name]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [pk for (pk,) in cursor.fetchall()]
-
-
-def _quoted_columns(model: type[Model], quote: Callable[[str], str]) -> dict[str, str]:
-    """Each concrete field's column, quoted for SQL written here, by field name."""
-    return {f.name: quote(f.column or f.attname) for f in model._meta.concrete_fields}
+        cursor.execute(f"{update} RETURNING {pk}", params)
+        return [claimed for (claimed,) in cursor.fetchall()]
 
 
 def _updates_return_rows(connection: BaseDatabaseWrapper) -> bool:
     """Whether an UPDATE can say which rows it changed (RETURNING): PostgreSQL,
-    and SQLite from 3.35. Elsewhere each feed is claimed by an UPDATE of its own,
-    ten statements for a batch where one does."""
-    if connection.vendor == "postgresql":
-        return True
-    return connection.vendor == "sqlite" and sqlite3.sqlite_version_info >= (3, 35)
+    and SQLite from 3.35, as for inserts. Elsewhere each feed is claimed by an
+    UPDATE of its own, ten statements for a batch where one does."""
+    return (
+        connection.vendor in ("postgresql", "sqlite")
+        and connection.features.can_return_rows_from_bulk_insert
+    )
 
 
 # --- Polling ------------------------------------------------------------------------
@@ -432,8 +423,8 @@ def _follow_permanent_redirect(feed: Feed, result: FetchResult) -> list[str]:
     """A feed that moved for good (every hop a 301 or 308) is polled at its new
     URL from now on, unless another feed is already there. Returns the fields
     changed."""
-    moved = result.permanent_url[:2000]
-    if not moved or moved == feed.url:
+    moved, limit = result.permanent_url, Feed._meta.get_field("url").max_length
+    if not moved or moved == feed.url or (limit and len(moved) > limit):
         return []
     if Feed.objects.filter(url=moved).exclude(pk=feed.pk).exists():
         logger.warning(
@@ -959,15 +950,16 @@ def _sharing_a_band(
     for band in dedupe.fingerprint_bands(fingerprint):
         params += [article.story_id, since_value, article.pk, band]
     with connection.cursor() as cursor:
-        cursor.execute(_band_union_sql(connection.ops.quote_name), params)
+        cursor.execute(_band_union_sql(connection), params)
         return [(pk, other) for pk, other in cursor.fetchall()]
 
 
-def _band_union_sql(quote: Callable[[str], str]) -> str:
+def _band_union_sql(connection: BaseDatabaseWrapper) -> str:
     """The band look-up's SQL, names from the model's metadata, values as parameters."""
-    column = _quoted_columns(Article, quote)
+    column = quoted_columns(Article, connection)
+    table = connection.ops.quote_name(Article._meta.db_table)
     parts = [
-        f"SELECT {column['id']}, {column['fingerprint']} FROM {quote(Article._meta.db_table)}"  # noqa: S608
+        f"SELECT {column['id']}, {column['fingerprint']} FROM {table}"  # noqa: S608
         f" WHERE {column['story']} = %s AND {column['duplicate_of']} IS NULL"
         f" AND {column['fingerprint']} IS NOT NULL AND {column['created_at']} >= %s"
         f" AND {column['id']} <> %s AND {column[f'fingerprint_band{band}']} = %s"
